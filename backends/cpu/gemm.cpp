@@ -1,0 +1,211 @@
+// Exact-mode GEMM on the CPU (fast path of the reference kern::gemm_one, bit-identical to it): BLIS-style packing
+// and an MR×NR register-blocked micro-kernel that vectorises across outputs (j) and keeps each output's k loop one
+// sequential fma chain. K is blocked by kReduceChunk: in chain order the accumulators carry over between blocks
+// (reloaded from C), in chunked order each block starts from 0 and is added to C — exactly the canonical orders.
+// Parallel over (row block × column group) tiles with oneTBB; no tile's result depends on another's.
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "cpu/cpu_backend.hpp"
+#include "prism/core/runtime.hpp"
+#include "prism/kernels/gemm.hpp"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define PRISM_GEMM_AVX512 1
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define PRISM_GEMM_AVX2 1
+#endif
+
+namespace prism::cpu {
+
+namespace {
+
+#if defined(PRISM_GEMM_AVX512)
+constexpr int64_t MR = 8, NR = 32;
+#elif defined(PRISM_GEMM_AVX2)
+constexpr int64_t MR = 6, NR = 16;
+#else
+constexpr int64_t MR = 4, NR = 8;
+#endif
+constexpr int64_t KC = kern::kReduceChunk;  // the k block is the reduction chunk: both orders fall out of it
+constexpr int64_t MC = 96;                   // rows of A per task (a multiple of MR for AVX-512 and AVX2)
+constexpr int64_t NC = 4096;                 // columns of B packed at once
+constexpr int64_t NR_GROUP = 4;              // NR strips per task
+
+// How a micro-tile meets C: start from 0 and store; continue the chain from C; start from 0 and add to C.
+enum class TileInit { zero_store, load_store, zero_add };
+
+// Ap: kc × MR (k-major), Bp: kc × NR (k-major). c points at a full MR×NR tile with row stride ldc.
+inline void micro_kernel(int64_t kc, const float* Ap, const float* Bp, float* c, int64_t ldc, TileInit init) {
+#if defined(PRISM_GEMM_AVX512)
+  __m512 acc[MR][2];
+  for (int i = 0; i < MR; ++i) {
+    if (init == TileInit::load_store) {
+      acc[i][0] = _mm512_loadu_ps(c + i * ldc);
+      acc[i][1] = _mm512_loadu_ps(c + i * ldc + 16);
+    } else {
+      acc[i][0] = _mm512_setzero_ps();
+      acc[i][1] = _mm512_setzero_ps();
+    }
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b0 = _mm512_loadu_ps(Bp + k * NR);
+    __m512 b1 = _mm512_loadu_ps(Bp + k * NR + 16);
+    for (int i = 0; i < MR; ++i) {
+      __m512 a = _mm512_set1_ps(Ap[k * MR + i]);
+      acc[i][0] = _mm512_fmadd_ps(a, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(a, b1, acc[i][1]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    if (init == TileInit::zero_add) {
+      acc[i][0] = _mm512_add_ps(_mm512_loadu_ps(c + i * ldc), acc[i][0]);
+      acc[i][1] = _mm512_add_ps(_mm512_loadu_ps(c + i * ldc + 16), acc[i][1]);
+    }
+    _mm512_storeu_ps(c + i * ldc, acc[i][0]);
+    _mm512_storeu_ps(c + i * ldc + 16, acc[i][1]);
+  }
+#elif defined(PRISM_GEMM_AVX2)
+  __m256 acc[MR][2];
+  for (int i = 0; i < MR; ++i) {
+    if (init == TileInit::load_store) {
+      acc[i][0] = _mm256_loadu_ps(c + i * ldc);
+      acc[i][1] = _mm256_loadu_ps(c + i * ldc + 8);
+    } else {
+      acc[i][0] = _mm256_setzero_ps();
+      acc[i][1] = _mm256_setzero_ps();
+    }
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    __m256 b0 = _mm256_loadu_ps(Bp + k * NR);
+    __m256 b1 = _mm256_loadu_ps(Bp + k * NR + 8);
+    for (int i = 0; i < MR; ++i) {
+      __m256 a = _mm256_broadcast_ss(Ap + k * MR + i);
+      acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+      acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    if (init == TileInit::zero_add) {
+      acc[i][0] = _mm256_add_ps(_mm256_loadu_ps(c + i * ldc), acc[i][0]);
+      acc[i][1] = _mm256_add_ps(_mm256_loadu_ps(c + i * ldc + 8), acc[i][1]);
+    }
+    _mm256_storeu_ps(c + i * ldc, acc[i][0]);
+    _mm256_storeu_ps(c + i * ldc + 8, acc[i][1]);
+  }
+#else
+  float acc[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) acc[i][j] = init == TileInit::load_store ? c[i * ldc + j] : 0.0f;
+  for (int64_t k = 0; k < kc; ++k)
+    for (int i = 0; i < MR; ++i)
+      for (int j = 0; j < NR; ++j) acc[i][j] = std::fma(Ap[k * MR + i], Bp[k * NR + j], acc[i][j]);
+  for (int i = 0; i < MR; ++i)
+    for (int j = 0; j < NR; ++j) c[i * ldc + j] = init == TileInit::zero_add ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+#endif
+}
+
+// Strided views of op(A) and op(B).
+struct MatView {
+  const float* p;
+  int64_t rs, cs;  // element (r, c) at p[r·rs + c·cs]
+  float at(int64_t r, int64_t c) const { return p[r * rs + c * cs]; }
+};
+
+// Pack rows [i0, i0+mc) × k [k0, k0+kc) of op(A) into MR-row strips, zero-padded.
+void pack_a(float* Ap, MatView a, int64_t i0, int64_t mc, int64_t k0, int64_t kc) {
+  for (int64_t s = 0; s < mc; s += MR) {
+    float* dst = Ap + s * kc;
+    int64_t rows = std::min(MR, mc - s);
+    for (int64_t k = 0; k < kc; ++k) {
+      for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = a.at(i0 + s + r, k0 + k);
+      for (int64_t r = rows; r < MR; ++r) dst[k * MR + r] = 0.0f;
+    }
+  }
+}
+
+// Pack columns [j0, j0+nc) × k [k0, k0+kc) of op(B) into NR-column strips, zero-padded.
+void pack_b_strip(float* dst, MatView b, int64_t j0, int64_t cols, int64_t k0, int64_t kc) {
+  if (b.cs == 1 && cols == NR) {
+    for (int64_t k = 0; k < kc; ++k) std::copy_n(b.p + (k0 + k) * b.rs + j0, NR, dst + k * NR);
+    return;
+  }
+  for (int64_t k = 0; k < kc; ++k) {
+    for (int64_t c = 0; c < cols; ++c) dst[k * NR + c] = b.at(k0 + k, j0 + c);
+    for (int64_t c = cols; c < NR; ++c) dst[k * NR + c] = 0.0f;
+  }
+}
+
+}  // namespace
+
+void gemm_exact(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
+                bool trans_b, float alpha, GemmOrder order) {
+  if (M <= 0 || N <= 0) return;
+  if (K == 0) {
+    std::fill_n(C, M * N, 0.0f);
+    return;
+  }
+  MatView a{A, trans_a ? 1 : K, trans_a ? M : 1};
+  MatView b{B, trans_b ? 1 : N, trans_b ? K : 1};
+  std::vector<float> Bp;
+  for (int64_t jc = 0; jc < N; jc += NC) {
+    const int64_t nc = std::min(NC, N - jc);
+    const int64_t strips = (nc + NR - 1) / NR;
+    for (int64_t pc = 0; pc < K; pc += KC) {
+      const int64_t kc = std::min(KC, K - pc);
+      const TileInit init = pc == 0 ? TileInit::zero_store
+                                    : (order == GemmOrder::chain ? TileInit::load_store : TileInit::zero_add);
+      Bp.resize(strips * kc * NR);
+      tbb::parallel_for(int64_t(0), strips, [&](int64_t s) {
+        pack_b_strip(Bp.data() + s * kc * NR, b, jc + s * NR, std::min(NR, nc - s * NR), pc, kc);
+      });
+      const int64_t row_blocks = (M + MC - 1) / MC;
+      const int64_t col_groups = (strips + NR_GROUP - 1) / NR_GROUP;
+      tbb::parallel_for(int64_t(0), row_blocks * col_groups, [&](int64_t task) {
+        const int64_t ib = task / col_groups, jg = task % col_groups;
+        const int64_t i0 = ib * MC, mc = std::min(MC, M - i0);
+        thread_local std::vector<float> Ap;
+        Ap.resize(((mc + MR - 1) / MR) * MR * kc);
+        pack_a(Ap.data(), a, i0, mc, pc, kc);
+        float edge[MR * NR];
+        for (int64_t s = jg * NR_GROUP; s < std::min(strips, (jg + 1) * NR_GROUP); ++s) {
+          const int64_t j0 = jc + s * NR, cols = std::min(NR, N - j0);
+          for (int64_t r = 0; r < mc; r += MR) {
+            const int64_t rows = std::min(MR, mc - r);
+            float* c = C + (i0 + r) * N + j0;
+            if (rows == MR && cols == NR) {
+              micro_kernel(kc, Ap.data() + r * kc, Bp.data() + s * kc * NR, c, N, init);
+              continue;
+            }
+            // Edge tile: go through a full-size buffer, then copy the valid part.
+            for (int64_t i = 0; i < MR; ++i)
+              for (int64_t j = 0; j < NR; ++j) edge[i * NR + j] = (i < rows && j < cols) ? c[i * N + j] : 0.0f;
+            micro_kernel(kc, Ap.data() + r * kc, Bp.data() + s * kc * NR, edge, NR, init);
+            for (int64_t i = 0; i < rows; ++i)
+              for (int64_t j = 0; j < cols; ++j) c[i * N + j] = edge[i * NR + j];
+          }
+        }
+      });
+    }
+  }
+  if (alpha != 1.0f) {
+    tbb::parallel_for(int64_t(0), M, [&](int64_t i) {
+      for (int64_t j = 0; j < N; ++j) C[i * N + j] = alpha * C[i * N + j];
+    });
+  }
+}
+
+void CpuBackend::gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
+                      bool trans_b, float alpha, GemmOrder order) {
+  if (mode() == Mode::exact)
+    gemm_exact(C, A, B, M, N, K, trans_a, trans_b, alpha, order);
+  else
+    gemm_fast(C, A, B, M, N, K, trans_a, trans_b, alpha);
+}
+
+}  // namespace prism::cpu

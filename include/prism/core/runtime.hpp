@@ -1,0 +1,54 @@
+// Process-wide settings of the tensor layer: numeric mode (exact | fast), host thread count, backend lookup.
+// Reference code. The environment variables PRISM_DEVICE, PRISM_MODE and PRISM_THREADS override the defaults,
+// so the tests can be pointed at another backend without recompiling.
+#pragma once
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "prism/backend.hpp"
+
+namespace prism {
+
+// Every user-facing failure is a prism::Error with a message that names the file, key or op involved.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+Mode mode();
+void set_mode(Mode m);
+Mode parse_mode(const std::string& s);  // "exact" | "fast"
+
+int num_threads();
+void set_num_threads(int n);  // oneTBB global_control; 0 = all hardware threads
+
+DeviceType parse_device(const std::string& s);  // "cpu" | "cuda"
+DeviceType default_device();                    // PRISM_DEVICE or cpu
+bool device_available(DeviceType d);
+std::string device_unavailable_reason(DeviceType d);
+Backend& backend(DeviceType d);  // throws prism::Error naming why a device is unavailable
+
+// Applies PRISM_MODE / PRISM_THREADS once (called by the CLI and the test main).
+void apply_environment();
+
+struct ScopedMode {
+  explicit ScopedMode(Mode m) : saved_(mode()) { set_mode(m); }
+  ~ScopedMode() { set_mode(saved_); }
+  ScopedMode(const ScopedMode&) = delete;
+  ScopedMode& operator=(const ScopedMode&) = delete;
+
+ private:
+  Mode saved_;
+};
+
+struct ScopedThreads {
+  explicit ScopedThreads(int n) : saved_(num_threads()) { set_num_threads(n); }
+  ~ScopedThreads() { set_num_threads(saved_); }
+  ScopedThreads(const ScopedThreads&) = delete;
+  ScopedThreads& operator=(const ScopedThreads&) = delete;
+
+ private:
+  int saved_;
+};
+
+}  // namespace prism

@@ -1,0 +1,75 @@
+// prism bench ops: SGEMM GFLOP/s (exact vs fast) and fmnist-cnn conv layer times, as a table or JSON.
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cpu/cpu_backend.hpp"
+#include "prism/core/random.hpp"
+#include "prism/core/runtime.hpp"
+
+namespace prism::cli {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Median-of-repeats time of f(), after one warm-up call, repeating until ~min_total seconds have passed.
+template <class F>
+double time_median(F&& f, double min_total = 0.5, int min_reps = 3) {
+  f();
+  std::vector<double> times;
+  auto start = std::chrono::steady_clock::now();
+  while ((int)times.size() < min_reps || seconds_since(start) < min_total) {
+    auto t0 = std::chrono::steady_clock::now();
+    f();
+    times.push_back(seconds_since(t0));
+    if (times.size() >= 50) break;
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+nlohmann::json bench_sgemm() {
+  nlohmann::json out;
+  for (int64_t n : {256, 512, 1024}) {
+    Rng rng(0, RngStream::test);
+    std::vector<float> A(n * n), B(n * n), C(n * n);
+    for (auto& v : A) v = rng.uniform(-1, 1);
+    for (auto& v : B) v = rng.uniform(-1, 1);
+    const double flops = 2.0 * n * n * n;
+    double te = time_median([&] {
+      cpu::gemm_exact(C.data(), A.data(), B.data(), n, n, n, false, false, 1.0f, GemmOrder::chain);
+    });
+    double tf = time_median([&] { cpu::gemm_fast(C.data(), A.data(), B.data(), n, n, n, false, false, 1.0f); });
+    out[std::to_string(n)] = {{"exact", flops / te * 1e-9}, {"fast", flops / tf * 1e-9}, {"ratio_exact_over_fast", tf / te}};
+  }
+  return out;
+}
+}  // namespace
+
+void register_bench(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "Benchmarks (ratios are measured in the same run)");
+  bench->require_subcommand(1);
+  auto* ops = bench->add_subcommand("ops", "SGEMM GFLOP/s and conv layer times, exact vs fast");
+  static bool json = false;
+  ops->add_flag("--json", json, "Print one JSON object on stdout");
+  ops->callback([] {
+    nlohmann::json result;
+    result["threads"] = num_threads();
+    result["sgemm_gflops"] = bench_sgemm();
+    if (json) {
+      std::printf("%s\n", result.dump(2).c_str());
+    } else {
+      std::printf("SGEMM GFLOP/s (%d threads)\n%8s %10s %10s %8s\n", num_threads(), "n", "exact", "fast", "ratio");
+      for (auto& [k, v] : result["sgemm_gflops"].items())
+        std::printf("%8s %10.1f %10.1f %8.2f\n", k.c_str(), v["exact"].get<double>(), v["fast"].get<double>(),
+                    v["ratio_exact_over_fast"].get<double>());
+    }
+  });
+}
+
+}  // namespace prism::cli

@@ -1,0 +1,7 @@
+// Registration of the prism subcommands; each lives in its own file under src/cli/.
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace prism::cli {
+void register_bench(CLI::App& app);
+}  // namespace prism::cli

@@ -1,0 +1,118 @@
+// conv2d (im2col + GEMM), max/avg pooling and global average pooling, with their gradients.
+// Conv forward: rows = im2col(x) [N·OH·OW, C·KH·KW]; out_rows = rows · Wᵀ (chain over (c, ky, kx));
+// out = per-image transpose to NCHW, + bias. Backward: g_rows = transpose(g); dW = g_rowsᵀ · rows (chunked over the
+// N·OH·OW axis); d rows = g_rows · W; dx = col2im(d rows); db = Σ g over (n, oh, ow). Derivation: docs/autograd.md.
+#include "ops_common.hpp"
+#include "prism/core/ops.hpp"
+
+namespace prism {
+
+using detail::expand_mid;
+using detail::like;
+using detail::require;
+using detail::require_f32;
+using detail::require_same_device;
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t pad) {
+  require_f32(x, "conv2d", "x");
+  require_f32(w, "conv2d", "w");
+  require_same_device(x, w, "conv2d");
+  require_same_device(x, b, "conv2d");
+  require(x.dim() == 4 && w.dim() == 4 && x.size(1) == w.size(1), "conv2d",
+          "x [N, C, H, W] and w [Co, C, KH, KW] expected, got " + x.describe() + " and " + w.describe());
+  require(stride >= 1 && pad >= 0, "conv2d", "stride must be >= 1 and pad >= 0");
+  const Conv2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), w.size(2), w.size(3), stride, pad};
+  require(s.oh() > 0 && s.ow() > 0, "conv2d", "kernel larger than padded input " + x.describe());
+  require(!b.defined() || (b.dim() == 1 && b.size(0) == w.size(0)), "conv2d", "bias must be [Co]");
+  const int64_t Co = w.size(0), P = s.oh() * s.ow(), R = s.n * P, CKK = s.c * s.kh * s.kw;
+  Backend& be = x.backend();
+
+  Tensor rows = like(x, {R, CKK});
+  be.im2col(rows.data_f32(), x.data_f32(), s);
+  Tensor out_rows = like(x, {R, Co});
+  be.gemm(out_rows.data_f32(), rows.data_f32(), w.data_f32(), R, Co, CKK, false, true, 1.0f, GemmOrder::chain);
+  Tensor out = like(x, {s.n, Co, s.oh(), s.ow()});
+  be.transpose(out.data_f32(), out_rows.data_f32(), s.n, P, Co);
+  if (b.defined()) be.broadcast_binary(BinaryOp::add, out.data_f32(), out.data_f32(), b.data_f32(), s.n, Co, P);
+
+  Tensor W = w.detach();
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.defined() && b.requires_grad();
+  record(out, "conv2d", {x, w, b}, [rows, W, s, Co, P, R, CKK, need_x, need_w, need_b](const Tensor& g) {
+    Backend& be = g.backend();
+    Tensor g_rows = like(g, {R, Co});
+    be.transpose(g_rows.data_f32(), g.data_f32(), s.n, Co, P);
+    Tensor gx, gw, gb;
+    if (need_w) {
+      gw = like(g, W.shape());
+      be.gemm(gw.data_f32(), g_rows.data_f32(), rows.data_f32(), Co, CKK, R, true, false, 1.0f, GemmOrder::chunked);
+    }
+    if (need_x) {
+      Tensor d_rows = like(g, {R, CKK});
+      be.gemm(d_rows.data_f32(), g_rows.data_f32(), W.data_f32(), R, CKK, Co, false, false, 1.0f,
+              GemmOrder::chunked);
+      gx = like(g, {s.n, s.c, s.h, s.w});
+      be.col2im(gx.data_f32(), d_rows.data_f32(), s);
+    }
+    if (need_b) {
+      gb = like(g, {Co});
+      be.reduce_mid(gb.data_f32(), g.data_f32(), s.n, Co, P);
+    }
+    return std::vector<Tensor>{gx, gw, gb};
+  });
+  return out;
+}
+
+namespace {
+Pool2dShape pool_shape(const Tensor& x, int64_t k, int64_t stride, int64_t pad, const char* op) {
+  require_f32(x, op, "x");
+  require(x.dim() == 4, op, "needs [N, C, H, W], got " + x.describe());
+  require(k >= 1 && stride >= 1 && pad >= 0 && pad * 2 <= k, op, "needs k >= 1, stride >= 1, 0 <= pad <= k/2");
+  Pool2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), k, stride, pad};
+  require(s.oh() > 0 && s.ow() > 0, op, "window larger than padded input " + x.describe());
+  return s;
+}
+}  // namespace
+
+Tensor max_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad) {
+  const Pool2dShape s = pool_shape(x, k, stride, pad, "max_pool2d");
+  Tensor out = like(x, {s.n, s.c, s.oh(), s.ow()});
+  Tensor argmax = Tensor::empty(out.shape(), DType::i32, x.device());
+  x.backend().maxpool2d_forward(out.data_f32(), argmax.data_i32(), x.data_f32(), s);
+  record(out, "max_pool2d", {x}, [argmax, s](const Tensor& g) {
+    Tensor gx = like(g, {s.n, s.c, s.h, s.w});
+    g.backend().maxpool2d_backward(gx.data_f32(), g.data_f32(), argmax.data_i32(), s);
+    return std::vector<Tensor>{gx};
+  });
+  return out;
+}
+
+Tensor avg_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad) {
+  const Pool2dShape s = pool_shape(x, k, stride, pad, "avg_pool2d");
+  Tensor out = like(x, {s.n, s.c, s.oh(), s.ow()});
+  x.backend().avgpool2d_forward(out.data_f32(), x.data_f32(), s);
+  record(out, "avg_pool2d", {x}, [s](const Tensor& g) {
+    Tensor gx = like(g, {s.n, s.c, s.h, s.w});
+    g.backend().avgpool2d_backward(gx.data_f32(), g.data_f32(), s);
+    return std::vector<Tensor>{gx};
+  });
+  return out;
+}
+
+// mean over H·W: Σ (canonical chunks) ÷ (H·W); the gradient spreads g ÷ (H·W) over the plane.
+Tensor global_avg_pool(const Tensor& x) {
+  require_f32(x, "global_avg_pool", "x");
+  require(x.dim() == 4, "global_avg_pool", "needs [N, C, H, W], got " + x.describe());
+  const int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
+  Tensor sums = like(x, {N, C}), out = like(x, {N, C});
+  x.backend().reduce_inner(sums.data_f32(), x.data_f32(), N * C, HW);
+  x.backend().binary_scalar(BinaryOp::div, out.data_f32(), sums.data_f32(), static_cast<float>(HW), N * C);
+  const Shape shape = x.shape();
+  record(out, "global_avg_pool", {x}, [N, C, HW, shape](const Tensor& g) {
+    Tensor gs = like(g);
+    g.backend().binary_scalar(BinaryOp::div, gs.data_f32(), g.data_f32(), static_cast<float>(HW), N * C);
+    return std::vector<Tensor>{expand_mid(gs, 1, N * C, HW, shape)};
+  });
+  return out;
+}
+
+}  // namespace prism
