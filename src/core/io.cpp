@@ -1,0 +1,68 @@
+// Atomic file writes and whole-file reads (reference code).
+#include "prism/core/io.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "prism/core/runtime.hpp"
+
+namespace prism {
+
+void write_file_atomic(const std::string& path, std::string_view bytes) {
+  namespace fs = std::filesystem;
+  fs::path target(path);
+  fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  std::string temp_name = ".";  // built in steps: GCC 12 warns falsely (-Wrestrict) on "." + std::string
+  temp_name += target.filename().string();
+  temp_name += ".tmp.XXXXXX";
+  std::string tmpl = (dir / temp_name).string();
+  int fd = ::mkstemp(tmpl.data());
+  if (fd < 0) throw Error("cannot write '" + path + "': " + std::strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      ::unlink(tmpl.c_str());
+      throw Error("cannot write '" + path + "': " + std::strerror(e));
+    }
+    done += static_cast<size_t>(w);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    int e = errno;
+    ::unlink(tmpl.c_str());
+    throw Error("cannot write '" + path + "': " + std::strerror(e));
+  }
+  ::chmod(tmpl.c_str(), 0644);
+  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    ::unlink(tmpl.c_str());
+    throw Error("cannot write '" + path + "': " + std::strerror(e));
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot open '" + path + "': " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) throw Error("error reading '" + path + "'");
+  return ss.str();
+}
+
+void make_directories(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) throw Error("cannot create directory '" + path + "': " + ec.message());
+}
+
+}  // namespace prism
