@@ -1,12 +1,12 @@
-// Helpers shared by the DML tests: random unit embeddings, bitwise comparison with the first differing element,
-// and running the built prism binary.
+// Helpers shared by the DML tests: random unit embeddings, bitwise comparison with the first differing
+// element, and running the built prism binary.
 #pragma once
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <sys/wait.h>
 #include <string>
 #include <vector>
 
@@ -45,16 +45,16 @@ inline int64_t first_bit_difference(const std::vector<float>& a, const std::vect
   return -1;
 }
 
-#define REQUIRE_BITWISE_EQUAL(what, a, b)                                              \
-  do {                                                                                 \
-    const auto& va_ = (a);                                                             \
-    const auto& vb_ = (b);                                                             \
-    const int64_t at_ = dmltest::first_bit_difference(va_, vb_);                       \
+#define REQUIRE_BITWISE_EQUAL(what, a, b)                                                               \
+  do {                                                                                                  \
+    const auto& va_ = (a);                                                                              \
+    const auto& vb_ = (b);                                                                              \
+    const int64_t at_ = dmltest::first_bit_difference(va_, vb_);                                        \
     INFO(what << ": sizes " << va_.size() << " / " << vb_.size() << ", first differing element " << at_ \
-              << (at_ >= 0 && size_t(at_) < va_.size() && size_t(at_) < vb_.size()                     \
+              << (at_ >= 0 && size_t(at_) < va_.size() && size_t(at_) < vb_.size()                      \
                       ? (": " + std::to_string(va_[at_]) + " vs " + std::to_string(vb_[at_]))           \
-                      : std::string()));                                               \
-    REQUIRE(at_ == -1);                                                                \
+                      : std::string()));                                                                \
+    REQUIRE(at_ == -1);                                                                                 \
   } while (0)
 
 struct RunResult {

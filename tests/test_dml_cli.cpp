@@ -1,12 +1,13 @@
 // The DML commands run as a user would: `prism eval`, `prism select`, `prism noise` on files written here —
-// happy paths (JSON keys, values against the library, determinism of noise files) and bad input (wrong dtype or
-// rank, length mismatch, empty files, CSV lines without a label, negative labels): clear message, non-zero exit.
+// happy paths (JSON keys, values against the library, determinism of noise files) and bad input (wrong dtype
+// or rank, length mismatch, empty files, CSV lines without a label, negative labels): clear message, non-zero
+// exit.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "dml_test_util.hpp"
 #include "prism/core/autograd.hpp"
@@ -35,7 +36,9 @@ struct TempDir {
   std::string operator()(const std::string& name) const { return (path / name).string(); }
 };
 
-void write_text(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
 
 // A small clustered data set: 60 embeddings of 3 classes in 8-D, labels int64.
 struct Data {
@@ -74,8 +77,8 @@ TEST_CASE("cli: prism eval matches the library and rejects bad files", "[dml][cl
 
   SECTION("JSON keys and values") {
     const auto j = parse_json(run_prism(base + " --json"));
-    for (const char* key : {"precision_at_1", "r_precision", "map_at_r", "recall_at_1", "recall_at_2", "recall_at_4",
-                            "recall_at_8", "num_queries"})
+    for (const char* key : {"precision_at_1", "r_precision", "map_at_r", "recall_at_1", "recall_at_2",
+                            "recall_at_4", "recall_at_8", "num_queries"})
       CHECK(j.contains(key));
     NoGradGuard ng;
     const auto m = dml::evaluate_retrieval(l2_normalize(Tensor::from_vector({n, d}, data.e)), data.y);
@@ -87,8 +90,8 @@ TEST_CASE("cli: prism eval matches the library and rejects bad files", "[dml][cl
     const Data g = make_data(30, d, 3, 9);
     write_npy_f32(tmp("g.npy"), {30, d}, g.e);
     write_npy_i32(tmp("gy.npy"), g.y);
-    const auto j = parse_json(run_prism(base + " --gallery-embeddings " + tmp("g.npy") + " --gallery-labels " +
-                                        tmp("gy.npy") + " --json"));
+    const auto j = parse_json(run_prism(base + " --gallery-embeddings " + tmp("g.npy") +
+                                        " --gallery-labels " + tmp("gy.npy") + " --json"));
     CHECK(j["num_gallery"].get<int64_t>() == 30);
     require_failure(run_prism(base + " --gallery-embeddings " + tmp("g.npy")), {"go together"});
   }
@@ -143,8 +146,9 @@ TEST_CASE("cli: prism select prints probabilities, threshold, keep and removed",
   write_npy_i32(tmp("my.npy"), mem.y);
   write_npy_f32(tmp("f.npy"), {12, d}, batch.e);
   write_npy_i32(tmp("fy.npy"), batch.y);
-  const std::string base = "select --memory-embeddings " + tmp("m.npy") + " --memory-labels " + tmp("my.npy") +
-                           " --embeddings " + tmp("f.npy") + " --labels " + tmp("fy.npy") + " --num-classes 3";
+  const std::string base = "select --memory-embeddings " + tmp("m.npy") + " --memory-labels " +
+                           tmp("my.npy") + " --embeddings " + tmp("f.npy") + " --labels " + tmp("fy.npy") +
+                           " --num-classes 3";
   for (const char* form : {"center", "full"}) {
     CAPTURE(form);
     const auto j = parse_json(run_prism(base + " --noise-rate 0.25 --json --form " + form));
@@ -168,20 +172,21 @@ TEST_CASE("cli: prism select prints probabilities, threshold, keep and removed",
   require_failure(run_prism(base + " --noise-rate 0.25 --form middle"), {"middle", "center or full"});
   require_failure(run_prism(base + " --noise-rate 1.5"), {"--noise-rate", "[0, 1]"});
   write_npy_i32(tmp("fy_big.npy"), std::vector<int32_t>(12, 3));
-  require_failure(run_prism("select --memory-embeddings " + tmp("m.npy") + " --memory-labels " + tmp("my.npy") +
-                            " --embeddings " + tmp("f.npy") + " --labels " + tmp("fy_big.npy") +
-                            " --num-classes 3 --noise-rate 0.5"),
+  require_failure(run_prism("select --memory-embeddings " + tmp("m.npy") + " --memory-labels " +
+                            tmp("my.npy") + " --embeddings " + tmp("f.npy") + " --labels " +
+                            tmp("fy_big.npy") + " --num-classes 3 --noise-rate 0.5"),
                   {"fy_big.npy", "label 3", "--num-classes 3"});
 }
 
 TEST_CASE("cli: prism noise writes deterministic lists, cleaned twins and flags", "[dml][cli]") {
   TempDir tmp;
   std::string list;
-  for (int i = 0; i < 400; ++i) list += "img/" + std::to_string(i) + ".jpg," + std::to_string(1 + i % 8) + "\n";
+  for (int i = 0; i < 400; ++i)
+    list += "img/" + std::to_string(i) + ".jpg," + std::to_string(1 + i % 8) + "\n";
   write_text(tmp("train.csv"), list);
   const std::string base = "noise --list " + tmp("train.csv") + " --type symmetric --rate 0.4 ";
-  const auto j = parse_json(run_prism(base + "--seed 3 --out " + tmp("a.csv") + " --cleaned " + tmp("a_clean.csv") +
-                                      " --flags " + tmp("a_flags.npy") + " --json"));
+  const auto j = parse_json(run_prism(base + "--seed 3 --out " + tmp("a.csv") + " --cleaned " +
+                                      tmp("a_clean.csv") + " --flags " + tmp("a_flags.npy") + " --json"));
   CHECK(j["num_samples"].get<int64_t>() == 400);
   CHECK(j["achieved_rate"].get<double>() == Approx(j["num_noisy"].get<double>() / 400));
   parse_json(run_prism(base + "--seed 3 --out " + tmp("b.csv") + " --json"));
@@ -198,27 +203,32 @@ TEST_CASE("cli: prism noise writes deterministic lists, cleaned twins and flags"
   SECTION("small-cluster with features: chosen classes vanish, labels contiguous from 0") {
     const Data f = make_data(400, 6, 8, 31);
     write_npy_f32(tmp("feat.npy"), {400, 6}, f.e);
-    const auto s = parse_json(run_prism("noise --list " + tmp("train.csv") + " --type small-cluster --rate 0.25 " +
-                                        "--seed 1 --features " + tmp("feat.npy") + " --out " + tmp("s.csv") + " --json"));
+    const auto s = parse_json(run_prism("noise --list " + tmp("train.csv") +
+                                        " --type small-cluster --rate 0.25 " + "--seed 1 --features " +
+                                        tmp("feat.npy") + " --out " + tmp("s.csv") + " --json"));
     CHECK(s["removed_classes"].size() == 2);
     CHECK(s["num_classes"].get<int64_t>() == 6);
     const ImageList out = read_image_list(tmp("s.csv"));
     std::vector<int32_t> labels = out.labels;
     remap_labels_contiguous(labels);
     CHECK(labels == out.labels);  // already 0..5 in order
-    require_failure(run_prism("noise --list " + tmp("train.csv") + " --type small-cluster --rate 0.25 --out " +
-                              tmp("s2.csv") + " --root " + tmp("no_images")),
-                    {"cannot decode image", "--features"});
+    require_failure(
+        run_prism("noise --list " + tmp("train.csv") + " --type small-cluster --rate 0.25 --out " +
+                  tmp("s2.csv") + " --root " + tmp("no_images")),
+        {"cannot decode image", "--features"});
   }
   SECTION("bad input: a CSV line without a label, negative labels, bad options") {
     write_text(tmp("nolabel.csv"), "img/0.jpg,1\nimg/1.jpg\n");
-    require_failure(run_prism("noise --list " + tmp("nolabel.csv") + " --type symmetric --rate 0.2 --out " + tmp("x.csv")),
+    require_failure(run_prism("noise --list " + tmp("nolabel.csv") + " --type symmetric --rate 0.2 --out " +
+                              tmp("x.csv")),
                     {"nolabel.csv:2", "path,label"});
     write_text(tmp("neg.csv"), "img/0.jpg,1\nimg/1.jpg,-4\n");
-    require_failure(run_prism("noise --list " + tmp("neg.csv") + " --type symmetric --rate 0.2 --out " + tmp("x.csv")),
-                    {"neg.csv:2", "-4"});
-    require_failure(run_prism("noise --list " + tmp("train.csv") + " --type gaussian --rate 0.4 --out " + tmp("x.csv")),
-                    {"gaussian", "symmetric or small-cluster"});
+    require_failure(
+        run_prism("noise --list " + tmp("neg.csv") + " --type symmetric --rate 0.2 --out " + tmp("x.csv")),
+        {"neg.csv:2", "-4"});
+    require_failure(
+        run_prism("noise --list " + tmp("train.csv") + " --type gaussian --rate 0.4 --out " + tmp("x.csv")),
+        {"gaussian", "symmetric or small-cluster"});
     require_failure(run_prism(base + "--out " + tmp("x.npy")), {".csv"});
     CHECK_FALSE(fs::exists(tmp("x.csv")));
   }
@@ -230,8 +240,8 @@ TEST_CASE("cli: prism noise writes deterministic lists, cleaned twins and flags"
     std::vector<int32_t> y(300);
     for (int i = 0; i < 300; ++i) y[i] = i % 3;
     write_npy_i32(tmp("labels.npy"), y);
-    parse_json(run_prism("noise --labels " + tmp("labels.npy") + " --type symmetric --rate 0.2 --out " + tmp("o.npy") +
-                         " --flags " + tmp("of.npy") + " --json"));
+    parse_json(run_prism("noise --labels " + tmp("labels.npy") + " --type symmetric --rate 0.2 --out " +
+                         tmp("o.npy") + " --flags " + tmp("of.npy") + " --json"));
     CHECK(read_npy_labels(tmp("o.npy")).size() == 300);
   }
 }

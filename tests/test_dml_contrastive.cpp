@@ -22,8 +22,9 @@ struct PairRef {
 
 // The definition, one pair at a time: active positive (same label, s < 1 − eps) adds 1 − s, active negative
 // (s > margin) adds s; rows and columns masked; sum divided by the divisor.
-PairRef explicit_pairs(const std::vector<float>& sim, const std::vector<int32_t>& yr, const std::vector<int32_t>& yc,
-                       const std::vector<int32_t>& rm, const std::vector<int32_t>& cm, double divisor) {
+PairRef explicit_pairs(const std::vector<float>& sim, const std::vector<int32_t>& yr,
+                       const std::vector<int32_t>& yc, const std::vector<int32_t>& rm,
+                       const std::vector<int32_t>& cm, double divisor) {
   const size_t R = yr.size(), C = yc.size();
   PairRef ref;
   ref.dsim.assign(R * C, 0.0f);
@@ -75,8 +76,9 @@ TEST_CASE("contrastive: loss and dsim match the explicit pair loop", "[dml]") {
   S.set_requires_grad();
   Tensor rmask = masked ? Tensor::from_vector_i32({R}, rm) : Tensor();
   Tensor cmask = masked ? Tensor::from_vector_i32({C}, cm) : Tensor();
-  Tensor loss = contrastive_loss_from_similarity(S, label_tensor(yr, DeviceType::cpu), label_tensor(yc, DeviceType::cpu),
-                                                 rmask, cmask, static_cast<float>(divisor));
+  Tensor loss = contrastive_loss_from_similarity(S, label_tensor(yr, DeviceType::cpu),
+                                                 label_tensor(yc, DeviceType::cpu), rmask, cmask,
+                                                 static_cast<float>(divisor));
   CHECK(loss.item() == Approx(ref.loss).epsilon(1e-6).margin(1e-6));
   if (ref.loss > 0) {
     loss.backward();
@@ -95,8 +97,8 @@ TEST_CASE("contrastive: gradients through the similarity reach rows and columns"
   Tensor F = Tensor::from_vector({n, d}, f), V = Tensor::from_vector({m, d}, v);
   F.set_requires_grad();
   V.set_requires_grad();
-  Tensor loss = contrastive_loss(F, label_tensor(y, DeviceType::cpu), V, label_tensor(ym, DeviceType::cpu), Tensor(),
-                                 Tensor(), static_cast<float>(n));
+  Tensor loss = contrastive_loss(F, label_tensor(y, DeviceType::cpu), V, label_tensor(ym, DeviceType::cpu),
+                                 Tensor(), Tensor(), static_cast<float>(n));
   loss.backward();
   // d loss / d f_i = Σ_j dsim_ij v_j ; d loss / d v_j = Σ_i dsim_ij f_i, in double from the pair loop.
   std::vector<float> sim(n * m);
@@ -140,7 +142,8 @@ TEST_CASE("contrastive: PyTorch golden values (official loss loop)", "[dml]") {
   SECTION("batch loss on the kept samples") {
     Tensor F = Tensor::from_vector({n, d}, f);
     F.set_requires_grad();
-    Tensor loss = batch_contrastive_loss(F, label_tensor(y, DeviceType::cpu), mask_tensor(keep8, DeviceType::cpu));
+    Tensor loss =
+        batch_contrastive_loss(F, label_tensor(y, DeviceType::cpu), mask_tensor(keep8, DeviceType::cpu));
     loss.backward();
     CHECK(loss.item() == Approx(load_f32("batch_loss")[0]).epsilon(1e-6));
     const auto g = F.grad().to_vector(), want = load_f32("batch_grad");
@@ -152,8 +155,9 @@ TEST_CASE("contrastive: PyTorch golden values (official loss loop)", "[dml]") {
   SECTION("memory loss with removed rows masked") {
     Tensor F = Tensor::from_vector({n, d}, f);
     F.set_requires_grad();
-    Tensor loss = memory_contrastive_loss(F, label_tensor(y, DeviceType::cpu), mask_tensor(keep8, DeviceType::cpu),
-                                          Tensor::from_vector({m, d}, v), label_tensor(ym, DeviceType::cpu));
+    Tensor loss =
+        memory_contrastive_loss(F, label_tensor(y, DeviceType::cpu), mask_tensor(keep8, DeviceType::cpu),
+                                Tensor::from_vector({m, d}, v), label_tensor(ym, DeviceType::cpu));
     loss.backward();
     CHECK(loss.item() == Approx(load_f32("memory_loss")[0]).epsilon(1e-6));
     const auto g = F.grad().to_vector(), want = load_f32("memory_grad");
@@ -164,7 +168,8 @@ TEST_CASE("contrastive: PyTorch golden values (official loss loop)", "[dml]") {
   }
 }
 
-TEST_CASE("contrastive: masking rows and columns equals gathering the kept samples (exact, n <= 256)", "[dml]") {
+TEST_CASE("contrastive: masking rows and columns equals gathering the kept samples (exact, n <= 256)",
+          "[dml]") {
   ScopedMode sm(Mode::exact);
   const int64_t n = 40, d = 8;
   auto f = dmltest::random_unit_rows(n, d, 21);
@@ -185,7 +190,8 @@ TEST_CASE("contrastive: masking rows and columns equals gathering the kept sampl
   Tensor F = Tensor::from_vector({n, d}, f), Fk = Tensor::from_vector({nk, d}, fk);
   F.set_requires_grad();
   Fk.set_requires_grad();
-  Tensor masked = batch_contrastive_loss(F, label_tensor(y, DeviceType::cpu), mask_tensor(keep, DeviceType::cpu));
+  Tensor masked =
+      batch_contrastive_loss(F, label_tensor(y, DeviceType::cpu), mask_tensor(keep, DeviceType::cpu));
   Tensor gathered = batch_contrastive_loss(Fk, label_tensor(yk, DeviceType::cpu), Tensor());
   REQUIRE(masked.item() == gathered.item());
   masked.backward();
@@ -212,9 +218,11 @@ TEST_CASE("contrastive: exact mode is bit-identical with 1 and 2 threads", "[dml
     ScopedThreads st(threads);
     Tensor F = Tensor::from_vector({n, d}, f);
     F.set_requires_grad();
-    Tensor lb = batch_contrastive_loss(F, label_tensor(y, DeviceType::cpu), mask_tensor(keep, DeviceType::cpu));
-    Tensor lm = memory_contrastive_loss(F, label_tensor(y, DeviceType::cpu), mask_tensor(keep, DeviceType::cpu),
-                                        Tensor::from_vector({m, d}, v), label_tensor(ym, DeviceType::cpu));
+    Tensor lb =
+        batch_contrastive_loss(F, label_tensor(y, DeviceType::cpu), mask_tensor(keep, DeviceType::cpu));
+    Tensor lm =
+        memory_contrastive_loss(F, label_tensor(y, DeviceType::cpu), mask_tensor(keep, DeviceType::cpu),
+                                Tensor::from_vector({m, d}, v), label_tensor(ym, DeviceType::cpu));
     Tensor total = add(lb, lm);
     total.backward();
     std::vector<float> out = F.grad().to_vector();
@@ -234,10 +242,12 @@ TEST_CASE("contrastive: nothing kept, empty memory and bad inputs", "[dml]") {
   Tensor lb = batch_contrastive_loss(F, y, none);
   CHECK(lb.item() == 0.0f);
   CHECK_FALSE(lb.requires_grad());
-  Tensor lm = memory_contrastive_loss(F, y, Tensor(), Tensor::empty({0, d}), label_tensor({}, DeviceType::cpu));
+  Tensor lm =
+      memory_contrastive_loss(F, y, Tensor(), Tensor::empty({0, d}), label_tensor({}, DeviceType::cpu));
   CHECK(lm.item() == 0.0f);
   CHECK_THROWS_WITH(batch_contrastive_loss(F, label_tensor({0, 1}, DeviceType::cpu), Tensor()),
                     Catch::Contains("row_labels") && Catch::Contains("[4]"));
-  CHECK_THROWS_WITH(memory_contrastive_loss(F, y, Tensor(), Tensor::zeros({5, d + 1}), label_tensor({0, 0, 0, 0, 0}, DeviceType::cpu)),
+  CHECK_THROWS_WITH(memory_contrastive_loss(F, y, Tensor(), Tensor::zeros({5, d + 1}),
+                                            label_tensor({0, 0, 0, 0, 0}, DeviceType::cpu)),
                     Catch::Contains("different widths"));
 }

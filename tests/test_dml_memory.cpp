@@ -1,5 +1,5 @@
-// Memory bank: ring wrap-around, masked enqueue, more rows than capacity, incremental class centers equal to a
-// full recompute bit for bit (and to the mean in double), save/restore, bad input.
+// Memory bank: ring wrap-around, masked enqueue, more rows than capacity, incremental class centers equal to
+// a full recompute bit for bit (and to the mean in double), save/restore, bad input.
 #include <catch2/catch.hpp>
 
 #include "dml_test_util.hpp"
@@ -83,7 +83,8 @@ TEST_CASE("memory bank: incremental centers equal a full recompute bit for bit",
     const int64_t n = 64;
     auto rows = dmltest::random_unit_rows(n, d, 100 + step);
     std::vector<int32_t> y(n);
-    for (auto& l : y) l = rng.uniform() < 0.5f ? 0 : static_cast<int32_t>(1 + rng.below(C - 2));  // class 6 stays empty
+    for (auto& l : y)
+      l = rng.uniform() < 0.5f ? 0 : static_cast<int32_t>(1 + rng.below(C - 2));  // class 6 stays empty
     std::vector<uint8_t> keep(n);
     for (auto& k : keep) k = rng.uniform() < 0.8f;
     bank.enqueue(Tensor::from_vector({n, d}, rows), y, {}, keep);
@@ -145,7 +146,8 @@ TEST_CASE("memory bank: save and restore continue identically", "[dml]") {
   Tensor more = Tensor::from_vector({3, d}, dmltest::random_unit_rows(3, d, 3));
   a.enqueue(more, {1, 0, 2}, {20, 21, 22});
   b.enqueue(more, {1, 0, 2}, {20, 21, 22});
-  REQUIRE_BITWISE_EQUAL("embeddings after more writes", b.embeddings().to_vector(), a.embeddings().to_vector());
+  REQUIRE_BITWISE_EQUAL("embeddings after more writes", b.embeddings().to_vector(),
+                        a.embeddings().to_vector());
   REQUIRE_BITWISE_EQUAL("centers after more writes", b.centers().to_vector(), a.centers().to_vector());
 
   MemoryBank wrong(K + 1, d, C);
@@ -157,7 +159,8 @@ TEST_CASE("memory bank: save and restore continue identically", "[dml]") {
 
 TEST_CASE("memory bank: bad input is rejected with the value named", "[dml]") {
   MemoryBank bank(4, 2, 3);
-  CHECK_THROWS_WITH(bank.enqueue(tagged_rows(2, 2, 0), {0, 3}, {}), Catch::Contains("label 3") && Catch::Contains("[0, 3)"));
+  CHECK_THROWS_WITH(bank.enqueue(tagged_rows(2, 2, 0), {0, 3}, {}),
+                    Catch::Contains("label 3") && Catch::Contains("[0, 3)"));
   CHECK_THROWS_WITH(bank.enqueue(tagged_rows(2, 2, 0), {0, -1}, {}), Catch::Contains("label -1"));
   CHECK_THROWS_WITH(bank.enqueue(tagged_rows(2, 3, 0), {0, 1}, {}), Catch::Contains("f32 [n, 2]"));
   CHECK_THROWS_WITH(bank.enqueue(tagged_rows(2, 2, 0), {0}, {}), Catch::Contains("1 labels for 2 rows"));

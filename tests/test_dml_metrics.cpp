@@ -15,15 +15,17 @@ using namespace prism::dml;
 namespace {
 
 // Brute force: full sort of every query's gallery by (sim desc, index asc), metrics by their definitions.
-RetrievalMetrics brute_force(const std::vector<float>& q, const std::vector<int32_t>& yq, const std::vector<float>& g,
-                             const std::vector<int32_t>& yg, int64_t d, bool same) {
+RetrievalMetrics brute_force(const std::vector<float>& q, const std::vector<int32_t>& yq,
+                             const std::vector<float>& g, const std::vector<int32_t>& yg, int64_t d,
+                             bool same) {
   const int64_t nq = yq.size(), ng = yg.size();
   RetrievalMetrics m;
   for (int64_t i = 0; i < nq; ++i) {
     std::vector<float> s(ng);
     for (int64_t j = 0; j < ng; ++j) {
       float acc = 0;
-      for (int64_t k = 0; k < d; ++k) acc = std::fma(q[i * d + k], g[j * d + k], acc);  // the exact-mode chain
+      for (int64_t k = 0; k < d; ++k)
+        acc = std::fma(q[i * d + k], g[j * d + k], acc);  // the exact-mode chain
       s[j] = acc;
     }
     std::vector<int64_t> order;
@@ -52,8 +54,8 @@ RetrievalMetrics brute_force(const std::vector<float>& q, const std::vector<int3
     }
   }
   const double n = m.num_queries;
-  for (double* v : {&m.precision_at_1, &m.r_precision, &m.map_at_r, &m.recall_at_1, &m.recall_at_2, &m.recall_at_4,
-                    &m.recall_at_8})
+  for (double* v : {&m.precision_at_1, &m.r_precision, &m.map_at_r, &m.recall_at_1, &m.recall_at_2,
+                    &m.recall_at_4, &m.recall_at_8})
     *v /= n;
   return m;
 }
@@ -94,7 +96,8 @@ TEST_CASE("metrics: the worked example of docs/metrics.md", "[dml]") {
 }
 
 TEST_CASE("metrics: query = gallery excludes each query's own entry", "[dml]") {
-  // Four 2-D points: two tight pairs of different classes. Without self-exclusion every query would find itself.
+  // Four 2-D points: two tight pairs of different classes. Without self-exclusion every query would find
+  // itself.
   const std::vector<float> e = {1, 0, 0.99f, 0.141f, 0, 1, 0.141f, 0.99f};
   const auto same = evaluate_retrieval(Tensor::from_vector({4, 2}, e), {0, 0, 1, 1});
   CHECK(same.num_queries == 4);
@@ -113,8 +116,8 @@ TEST_CASE("metrics: query = gallery excludes each query's own entry", "[dml]") {
 
 TEST_CASE("metrics: ties are broken by gallery index", "[dml]") {
   // Every gallery item has the same similarity; ranking = index order: labels 1, 0, 0, 1.
-  const auto m = evaluate_retrieval(Tensor::from_vector({1, 1}, {1.0f}), {0}, Tensor::from_vector({4, 1}, {0.5f, 0.5f, 0.5f, 0.5f}),
-                                    {1, 0, 0, 1});
+  const auto m = evaluate_retrieval(Tensor::from_vector({1, 1}, {1.0f}), {0},
+                                    Tensor::from_vector({4, 1}, {0.5f, 0.5f, 0.5f, 0.5f}), {1, 0, 0, 1});
   CHECK(m.precision_at_1 == 0.0);
   CHECK(m.r_precision == 0.5);  // R = 2: ranks 1–2 hold labels 1, 0
   CHECK(m.map_at_r == Approx(0.5 * (1.0 / 2)));
@@ -137,7 +140,8 @@ TEST_CASE("metrics: random cases match the brute-force definition", "[dml]") {
   RetrievalOptions opt;
   opt.block_bytes = block;
   const auto got = same ? evaluate_retrieval(Tensor::from_vector({nq, d}, q), yq, Tensor(), {}, opt)
-                        : evaluate_retrieval(Tensor::from_vector({nq, d}, q), yq, Tensor::from_vector({ng, d}, g), yg, opt);
+                        : evaluate_retrieval(Tensor::from_vector({nq, d}, q), yq,
+                                             Tensor::from_vector({ng, d}, g), yg, opt);
   check_equal(got, brute_force(q, yq, g, yg, d, same));
 }
 
@@ -162,5 +166,6 @@ TEST_CASE("metrics: bad input", "[dml]") {
   CHECK_THROWS_WITH(evaluate_retrieval(e, {0, 1}), Catch::Contains("2 query labels for 3"));
   CHECK_THROWS_WITH(evaluate_retrieval(e, {0, 1, 1}, Tensor::from_vector({2, 3}, {0, 0, 0, 0, 0, 0}), {0, 1}),
                     Catch::Contains("width"));
-  CHECK_THROWS_WITH(evaluate_retrieval(e, {0, 1, 1}, Tensor::empty({0, 2}), {}), Catch::Contains("gallery is empty"));
+  CHECK_THROWS_WITH(evaluate_retrieval(e, {0, 1, 1}, Tensor::empty({0, 2}), {}),
+                    Catch::Contains("gallery is empty"));
 }

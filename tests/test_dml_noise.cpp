@@ -1,6 +1,6 @@
 // Label-noise generators: symmetric (achieved rate within binomial bounds, uniform over the other classes,
-// determinism), small-cluster (chosen classes vanish, labels contiguous from 0, clusters follow the features, rate),
-// the cleaned-list twin, and bisecting k-means.
+// determinism), small-cluster (chosen classes vanish, labels contiguous from 0, clusters follow the features,
+// rate), the cleaned-list twin, and bisecting k-means.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -24,7 +24,8 @@ std::vector<int32_t> balanced_labels(int64_t n, int32_t classes, int32_t first =
 }
 }  // namespace
 
-TEST_CASE("symmetric noise: achieved rate within binomial bounds, flips go to other classes uniformly", "[dml]") {
+TEST_CASE("symmetric noise: achieved rate within binomial bounds, flips go to other classes uniformly",
+          "[dml]") {
   const double rate = GENERATE(0.1, 0.5);
   CAPTURE(rate);
   const int64_t N = 20000;
@@ -80,8 +81,9 @@ TEST_CASE("symmetric noise: the cleaned twin gives back the flags", "[dml]") {
   CHECK(noise_flags_from_cleaned(noisy, cleaned, "cleaned") == r.noisy);
 }
 
-TEST_CASE("small-cluster noise: chosen classes vanish, labels contiguous from 0, clusters follow the features",
-          "[dml]") {
+TEST_CASE(
+    "small-cluster noise: chosen classes vanish, labels contiguous from 0, clusters follow the features",
+    "[dml]") {
   // 10 classes (labels 5..14) of 24 samples; each class is 12 tight pairs far apart in 3-D, so 2-means
   // clustering with cluster size 2 recovers the pairs exactly.
   const int32_t C = 10;
@@ -134,7 +136,8 @@ TEST_CASE("small-cluster noise: bad input", "[dml]") {
   std::vector<float> feat(40, 0.0f);
   SmallClusterOptions opt;
   opt.rate = 1.0;
-  CHECK_THROWS_WITH(small_cluster_noise(y, feat.data(), 1, opt), Catch::Contains("at least one class must stay clean"));
+  CHECK_THROWS_WITH(small_cluster_noise(y, feat.data(), 1, opt),
+                    Catch::Contains("at least one class must stay clean"));
   opt.rate = 0.5;
   opt.cluster_size = 0;
   CHECK_THROWS_WITH(small_cluster_noise(y, feat.data(), 1, opt), Catch::Contains("cluster size"));

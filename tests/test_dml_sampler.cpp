@@ -1,5 +1,5 @@
-// P×K sampler: batch structure, distinct classes and instances, padding of small classes, determinism by seed and
-// batch number, counter save/restore, bad configurations.
+// P×K sampler: batch structure, distinct classes and instances, padding of small classes, determinism by seed
+// and batch number, counter save/restore, bad configurations.
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -96,6 +96,7 @@ TEST_CASE("sampler: deterministic by seed and batch number; state is the counter
 TEST_CASE("sampler: bad configurations are rejected", "[dml]") {
   const auto y = labels_with_sizes({5, 5, 5});
   CHECK_THROWS_WITH(PKSampler(y, 10, 4, 0), Catch::Contains("multiple of K = 4"));
-  CHECK_THROWS_WITH(PKSampler(y, 16, 4, 0), Catch::Contains("needs at least 4 classes") && Catch::Contains("have 3"));
+  CHECK_THROWS_WITH(PKSampler(y, 16, 4, 0),
+                    Catch::Contains("needs at least 4 classes") && Catch::Contains("have 3"));
   CHECK_THROWS_WITH(PKSampler({0, 1, -2}, 2, 1, 0), Catch::Contains("label -2"));
 }

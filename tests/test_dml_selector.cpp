@@ -1,6 +1,6 @@
-// PRISM selection: clean probability (center form = full form, against the definition in double, empty classes,
-// threads), every branch of sTRM (first step, q = 1.0, NaN, threshold keeps nobody, r = 0, ties), the window over a
-// sequence of batches, TRM, oracle, none, warm-up, statistics, window save/restore.
+// PRISM selection: clean probability (center form = full form, against the definition in double, empty
+// classes, threads), every branch of sTRM (first step, q = 1.0, NaN, threshold keeps nobody, r = 0, ties),
+// the window over a sequence of batches, TRM, oracle, none, warm-up, statistics, window save/restore.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -69,7 +69,9 @@ Selector make(SelectMethod m, double rate, int64_t window = 30, int64_t warmup =
   return Selector(cfg);
 }
 
-std::vector<uint8_t> keep_of(std::initializer_list<int> v) { return std::vector<uint8_t>(v.begin(), v.end()); }
+std::vector<uint8_t> keep_of(std::initializer_list<int> v) {
+  return std::vector<uint8_t>(v.begin(), v.end());
+}
 
 }  // namespace
 
@@ -90,9 +92,9 @@ TEST_CASE("clean probability: both forms match the definition; empty classes", "
 }
 
 TEST_CASE("clean probability: center form equals full form", "[dml]") {
-  // Fast mode: within 1e-6. Exact mode: the two forms round differently (Σ_j (f·v_j) / m vs f · (Σ_j v_j / m)),
-  // so we guarantee |T_center − T_full| ≤ 2·(d + 256 + ⌈m/256⌉ + 2)·2⁻²⁴ for unit rows, m = the largest class's
-  // row count (docs/prism.md), and bit equality when every class has at most one row.
+  // Fast mode: within 1e-6. Exact mode: the two forms round differently (Σ_j (f·v_j) / m vs f · (Σ_j v_j /
+  // m)), so we guarantee |T_center − T_full| ≤ 2·(d + 256 + ⌈m/256⌉ + 2)·2⁻²⁴ for unit rows, m = the largest
+  // class's row count (docs/prism.md), and bit equality when every class has at most one row.
   const Mode mode = GENERATE(Mode::exact, Mode::fast);
   ScopedMode sm(mode);
   CAPTURE(mode_name(mode));
@@ -112,7 +114,8 @@ TEST_CASE("clean probability: center form equals full form", "[dml]") {
   SECTION("one row per class: bit-identical in exact mode") {
     ScopedMode exact(Mode::exact);
     MemoryBank single(6, 64, 6);
-    single.enqueue(Tensor::from_vector({6, 64}, dmltest::random_unit_rows(6, 64, 30)), {3, 0, 5, 1, 2, 4}, {});
+    single.enqueue(Tensor::from_vector({6, 64}, dmltest::random_unit_rows(6, 64, 30)), {3, 0, 5, 1, 2, 4},
+                   {});
     const auto a = clean_probability_center(fx.emb(), dmltest::random_labels(32, 6, 31), single);
     const auto b = clean_probability_full(fx.emb(), dmltest::random_labels(32, 6, 31), single);
     REQUIRE_BITWISE_EQUAL("center vs full with singleton classes", a, b);
@@ -228,10 +231,10 @@ TEST_CASE("sTRM: the window over a sequence of batches keeps the last tau thresh
   };
   const std::vector<Step> steps = {
       {{0.2f, 0.9f, 0.95f, 0.99f}, {0.2f}, keep_of({0, 1, 1, 1})},
-      {{0.4f, 0.9f, 0.95f, 0.99f}, {0.2f, 0.4f}, keep_of({1, 1, 1, 1})},               // 0.4 > 0.3
+      {{0.4f, 0.9f, 0.95f, 0.99f}, {0.2f, 0.4f}, keep_of({1, 1, 1, 1})},  // 0.4 > 0.3
       {{0.6f, 0.9f, 0.95f, 0.99f}, {0.2f, 0.4f, 0.6f}, keep_of({1, 1, 1, 1})},
-      {{0.3f, 0.9f, 0.95f, 0.99f}, {0.4f, 0.6f, 0.3f}, keep_of({0, 1, 1, 1})},         // oldest dropped
-      {{1.0f, 1.0f, 1.0f, 1.0f}, {0.4f, 0.6f, 0.3f}, keep_of({1, 1, 1, 1})},           // q = 1.0
+      {{0.3f, 0.9f, 0.95f, 0.99f}, {0.4f, 0.6f, 0.3f}, keep_of({0, 1, 1, 1})},  // oldest dropped
+      {{1.0f, 1.0f, 1.0f, 1.0f}, {0.4f, 0.6f, 0.3f}, keep_of({1, 1, 1, 1})},    // q = 1.0
       {{0.5f, 0.9f, 0.95f, 0.99f}, {0.6f, 0.3f, 0.5f}, keep_of({1, 1, 1, 1})},
   };
   for (size_t b = 0; b < steps.size(); ++b) {

@@ -22,7 +22,9 @@ namespace prism::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -41,8 +43,8 @@ struct SelectionTiming {
   double classes_refreshed;
 };
 
-// Steady state of training: the bank is filled by P×K batches, then each step selects on a new batch (centers of the
-// classes changed by the last enqueue are refreshed inside select) and enqueues it.
+// Steady state of training: the bank is filled by P×K batches, then each step selects on a new batch (centers
+// of the classes changed by the last enqueue are refreshed inside select) and enqueues it.
 SelectionTiming time_selection(dml::CleanForm form, DeviceType device, int64_t steps) {
   const int64_t K = 9500, d = 512, C = 98, batch = 64, inst = 4;
   std::vector<int32_t> dataset_labels(C * 80);
@@ -112,16 +114,18 @@ void register_bench_dml(CLI::App* bench) {
       ScopedMode sm(m);
       const SelectionTiming c = time_selection(dml::CleanForm::center, device, steps);
       const SelectionTiming f = time_selection(dml::CleanForm::full, device, steps);
-      result["selection"][mode_name(m)] = {
-          {"center_select_ms", c.select_ms},   {"full_select_ms", f.select_ms},
-          {"enqueue_ms", c.enqueue_ms},         {"center_step_ms", c.step_ms},
-          {"full_step_ms", f.step_ms},          {"full_over_center", f.select_ms / c.select_ms},
-          {"classes_refreshed_per_step", c.classes_refreshed}};
+      result["selection"][mode_name(m)] = {{"center_select_ms", c.select_ms},
+                                           {"full_select_ms", f.select_ms},
+                                           {"enqueue_ms", c.enqueue_ms},
+                                           {"center_step_ms", c.step_ms},
+                                           {"full_step_ms", f.step_ms},
+                                           {"full_over_center", f.select_ms / c.select_ms},
+                                           {"classes_refreshed_per_step", c.classes_refreshed}};
       result["eval_seconds"][mode_name(m)] = time_eval(device, eval_repeats);
     }
     set_mode(saved);
-    result["eval"] = {{"queries", 10000}, {"gallery", 10000}, {"dim", 128}, {"classes", 100},
-                      {"repeats", eval_repeats}};
+    result["eval"] = {
+        {"queries", 10000}, {"gallery", 10000}, {"dim", 128}, {"classes", 100}, {"repeats", eval_repeats}};
     if (json) {
       std::printf("%s\n", result.dump(2).c_str());
       return;
@@ -132,7 +136,8 @@ void register_bench_dml(CLI::App* bench) {
     for (const char* m : {"exact", "fast"}) {
       const auto& s = result["selection"][m];
       std::printf("%6s %14.3f %14.3f %10.1f %12.3f\n", m, s["center_select_ms"].get<double>(),
-                  s["full_select_ms"].get<double>(), s["full_over_center"].get<double>(), s["enqueue_ms"].get<double>());
+                  s["full_select_ms"].get<double>(), s["full_over_center"].get<double>(),
+                  s["enqueue_ms"].get<double>());
     }
     std::printf("eval 10000 × 10000 × 128: exact %.2f s, fast %.2f s (median of %d)\n",
                 result["eval_seconds"]["exact"].get<double>(), result["eval_seconds"]["fast"].get<double>(),

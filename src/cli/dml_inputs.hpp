@@ -1,5 +1,6 @@
-// Input loading shared by the DML commands (eval, select, noise): float32 embedding matrices and integer labels
-// from .npy files, checked for dtype, rank, emptiness and matching lengths, with the file named in every error.
+// Input loading shared by the DML commands (eval, select, noise): float32 embedding matrices and integer
+// labels from .npy files, checked for dtype, rank, emptiness and matching lengths, with the file named in
+// every error.
 #pragma once
 #include <cmath>
 #include <cstring>
@@ -45,8 +46,10 @@ inline Embeddings load_embeddings(const std::string& path, const char* what) {
 }
 
 // int32 / int64 labels, >= 0, one per row of the matching embeddings (expected_rows < 0: any length ≥ 1).
-inline std::vector<int32_t> load_labels(const std::string& path, int64_t expected_rows, const std::string& rows_from) {
-  if (read_file(path).empty()) throw Error(path + ": empty file (expected an int32/int64 .npy array of labels)");
+inline std::vector<int32_t> load_labels(const std::string& path, int64_t expected_rows,
+                                        const std::string& rows_from) {
+  if (read_file(path).empty())
+    throw Error(path + ": empty file (expected an int32/int64 .npy array of labels)");
   std::vector<int32_t> y = read_npy_labels(path);
   if (y.empty()) throw Error(path + ": the label array is empty");
   if (expected_rows >= 0 && static_cast<int64_t>(y.size()) != expected_rows)

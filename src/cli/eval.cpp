@@ -1,5 +1,6 @@
-// prism eval: retrieval metrics (P@1, R-Precision, MAP@R, Recall@{1,2,4,8}) of embeddings saved as .npy, query set
-// against itself (self excluded) or against a separate gallery. Reference wiring of dml::evaluate_retrieval.
+// prism eval: retrieval metrics (P@1, R-Precision, MAP@R, Recall@{1,2,4,8}) of embeddings saved as .npy,
+// query set against itself (self excluded) or against a separate gallery. Reference wiring of
+// dml::evaluate_retrieval.
 #include <chrono>
 #include <cstdio>
 
@@ -35,8 +36,8 @@ void run_eval(const EvalArgs& a) {
     g = load_embeddings(a.gallery_embeddings, "gallery embeddings");
     yg = load_labels(a.gallery_labels, g.rows, a.gallery_embeddings);
     if (g.cols != q.cols)
-      throw Error("eval: " + a.embeddings + " has " + std::to_string(q.cols) + " columns, " + a.gallery_embeddings +
-                  " has " + std::to_string(g.cols));
+      throw Error("eval: " + a.embeddings + " has " + std::to_string(q.cols) + " columns, " +
+                  a.gallery_embeddings + " has " + std::to_string(g.cols));
   }
   NoGradGuard no_grad;
   const auto t0 = std::chrono::steady_clock::now();
@@ -51,25 +52,31 @@ void run_eval(const EvalArgs& a) {
     throw Error("eval: no query has a relevant gallery item (every query's class is absent from the gallery" +
                 std::string(separate ? "" : " or has a single sample") + ")");
 
-  nlohmann::json out = {{"precision_at_1", m.precision_at_1}, {"r_precision", m.r_precision},
-                        {"map_at_r", m.map_at_r},             {"recall_at_1", m.recall_at_1},
-                        {"recall_at_2", m.recall_at_2},       {"recall_at_4", m.recall_at_4},
-                        {"recall_at_8", m.recall_at_8},       {"num_queries", m.num_queries},
+  nlohmann::json out = {{"precision_at_1", m.precision_at_1},
+                        {"r_precision", m.r_precision},
+                        {"map_at_r", m.map_at_r},
+                        {"recall_at_1", m.recall_at_1},
+                        {"recall_at_2", m.recall_at_2},
+                        {"recall_at_4", m.recall_at_4},
+                        {"recall_at_8", m.recall_at_8},
+                        {"num_queries", m.num_queries},
                         {"num_skipped_queries", m.num_skipped_queries},
                         {"num_gallery", separate ? g.rows : q.rows},
                         {"gallery", separate ? "separate" : "queries (self excluded)"},
-                        {"normalized", !a.no_normalize},      {"device", device_name(device)},
-                        {"mode", mode_name(mode())},          {"seconds", seconds}};
+                        {"normalized", !a.no_normalize},
+                        {"device", device_name(device)},
+                        {"mode", mode_name(mode())},
+                        {"seconds", seconds}};
   if (a.json) {
     std::printf("%s\n", out.dump().c_str());
     return;
   }
   std::printf("queries %lld (skipped %lld without a relevant item), gallery %lld%s, %s/%s, %.2f s\n",
               static_cast<long long>(m.num_queries), static_cast<long long>(m.num_skipped_queries),
-              static_cast<long long>(separate ? g.rows : q.rows), separate ? "" : " (same set, self excluded)",
-              device_name(device), mode_name(mode()), seconds);
-  std::printf("  P@1          %7.2f %%\n  R-Precision  %7.2f %%\n  MAP@R        %7.2f %%\n", 100 * m.precision_at_1,
-              100 * m.r_precision, 100 * m.map_at_r);
+              static_cast<long long>(separate ? g.rows : q.rows),
+              separate ? "" : " (same set, self excluded)", device_name(device), mode_name(mode()), seconds);
+  std::printf("  P@1          %7.2f %%\n  R-Precision  %7.2f %%\n  MAP@R        %7.2f %%\n",
+              100 * m.precision_at_1, 100 * m.r_precision, 100 * m.map_at_r);
   std::printf("  Recall@1/2/4/8  %.2f / %.2f / %.2f / %.2f %%\n", 100 * m.recall_at_1, 100 * m.recall_at_2,
               100 * m.recall_at_4, 100 * m.recall_at_8);
 }
@@ -78,13 +85,15 @@ void run_eval(const EvalArgs& a) {
 
 void register_eval(CLI::App& app) {
   static EvalArgs args;
-  auto* cmd = app.add_subcommand("eval", "Retrieval metrics of saved embeddings (P@1, R-Precision, MAP@R, Recall@K)");
+  auto* cmd =
+      app.add_subcommand("eval", "Retrieval metrics of saved embeddings (P@1, R-Precision, MAP@R, Recall@K)");
   cmd->add_option("--embeddings", args.embeddings, "Query embeddings, float32 .npy [N, D]")->required();
   cmd->add_option("--labels", args.labels, "Query labels, int32/int64 .npy [N]")->required();
   cmd->add_option("--gallery-embeddings", args.gallery_embeddings,
                   "Gallery embeddings (default: the queries themselves, each query's own entry excluded)");
   cmd->add_option("--gallery-labels", args.gallery_labels, "Gallery labels");
-  cmd->add_flag("--no-normalize", args.no_normalize, "Use the embeddings as given (default: L2-normalise rows)");
+  cmd->add_flag("--no-normalize", args.no_normalize,
+                "Use the embeddings as given (default: L2-normalise rows)");
   cmd->add_flag("--json", args.json, "Print one JSON object on stdout");
   add_runtime_options(cmd, args.rt);
   cmd->callback([] { run_eval(args); });

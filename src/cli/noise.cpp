@@ -1,6 +1,6 @@
-// prism noise: writes a noisy copy of a training set's labels — symmetric or small-cluster (DESIGN §4) — from a PRISM
-// CSV list (noisy list + optional cleaned twin + flags), from Fashion-MNIST IDX labels or from .npy labels (noisy
-// labels + flags as .npy). Reference wiring of dml::symmetric_noise / dml::small_cluster_noise.
+// prism noise: writes a noisy copy of a training set's labels — symmetric or small-cluster (DESIGN §4) — from
+// a PRISM CSV list (noisy list + optional cleaned twin + flags), from Fashion-MNIST IDX labels or from .npy
+// labels (noisy labels + flags as .npy). Reference wiring of dml::symmetric_noise / dml::small_cluster_noise.
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -33,14 +33,17 @@ void run_noise(const NoiseArgs& a) {
   if (sources != 1) throw Error("noise: give exactly one input: --list, --idx-labels or --labels");
   if (a.type != "symmetric" && a.type != "small-cluster")
     throw Error("noise: --type must be symmetric or small-cluster, got '" + a.type + "'");
-  if (!(a.rate >= 0.0 && a.rate <= 1.0)) throw Error("noise: --rate must be in [0, 1], got " + std::to_string(a.rate));
+  if (!(a.rate >= 0.0 && a.rate <= 1.0))
+    throw Error("noise: --rate must be in [0, 1], got " + std::to_string(a.rate));
   const bool csv = !a.list.empty();
-  if (csv && !ends_with(a.out, ".csv")) throw Error("noise: with --list, --out must be a .csv list, got '" + a.out + "'");
+  if (csv && !ends_with(a.out, ".csv"))
+    throw Error("noise: with --list, --out must be a .csv list, got '" + a.out + "'");
   if (!csv && !ends_with(a.out, ".npy"))
     throw Error("noise: with --idx-labels / --labels, --out must be a .npy file, got '" + a.out + "'");
   if (!csv && !a.cleaned.empty())
     throw Error("noise: --cleaned writes a CSV list and needs --list; use --flags for .npy labels");
-  if (!a.idx_images.empty() && a.idx_labels.empty()) throw Error("noise: --idx-images goes with --idx-labels");
+  if (!a.idx_images.empty() && a.idx_labels.empty())
+    throw Error("noise: --idx-images goes with --idx-labels");
 
   ImageList list;
   std::vector<int32_t> labels;
@@ -74,8 +77,8 @@ void run_noise(const NoiseArgs& a) {
                   std::string(a.idx_labels.empty() ? "" : " or --idx-images IMAGES.gz"));
     }
     if (feat.rows != n)
-      throw Error("noise: " + feat_name + " has " + std::to_string(feat.rows) + " rows for " + std::to_string(n) +
-                  " samples");
+      throw Error("noise: " + feat_name + " has " + std::to_string(feat.rows) + " rows for " +
+                  std::to_string(n) + " samples");
     dml::SmallClusterOptions opt;
     opt.rate = a.rate;
     opt.seed = a.seed;
@@ -101,9 +104,15 @@ void run_noise(const NoiseArgs& a) {
   std::vector<int32_t> before = labels;
   std::sort(before.begin(), before.end());
   const int64_t classes_before = std::unique(before.begin(), before.end()) - before.begin();
-  nlohmann::json j = {{"type", a.type},          {"rate", a.rate},         {"achieved_rate", r.rate},
-                      {"num_samples", n},        {"num_noisy", r.num_noisy}, {"num_classes_before", classes_before},
-                      {"num_classes", r.num_classes}, {"seed", a.seed},    {"out", a.out}};
+  nlohmann::json j = {{"type", a.type},
+                      {"rate", a.rate},
+                      {"achieved_rate", r.rate},
+                      {"num_samples", n},
+                      {"num_noisy", r.num_noisy},
+                      {"num_classes_before", classes_before},
+                      {"num_classes", r.num_classes},
+                      {"seed", a.seed},
+                      {"out", a.out}};
   if (!a.cleaned.empty()) j["cleaned"] = a.cleaned;
   if (!a.flags.empty()) j["flags"] = a.flags;
   if (a.type == "small-cluster") {
@@ -115,10 +124,11 @@ void run_noise(const NoiseArgs& a) {
     std::printf("%s\n", j.dump().c_str());
     return;
   }
-  std::printf("%s noise, rate %g, seed %llu: %lld of %lld labels changed (achieved rate %.4f), %lld → %lld classes\n",
-              a.type.c_str(), a.rate, static_cast<unsigned long long>(a.seed), static_cast<long long>(r.num_noisy),
-              static_cast<long long>(n), r.rate, static_cast<long long>(classes_before),
-              static_cast<long long>(r.num_classes));
+  std::printf(
+      "%s noise, rate %g, seed %llu: %lld of %lld labels changed (achieved rate %.4f), %lld → %lld classes\n",
+      a.type.c_str(), a.rate, static_cast<unsigned long long>(a.seed), static_cast<long long>(r.num_noisy),
+      static_cast<long long>(n), r.rate, static_cast<long long>(classes_before),
+      static_cast<long long>(r.num_classes));
   if (a.type == "small-cluster")
     std::printf("%zu classes broken into %lld clusters (about %lld images each) and relabelled\n",
                 r.removed_classes.size(), static_cast<long long>(r.num_clusters),
@@ -131,22 +141,29 @@ void run_noise(const NoiseArgs& a) {
 
 void register_noise(CLI::App& app) {
   static NoiseArgs args;
-  auto* cmd = app.add_subcommand("noise", "Write a noisy copy of a training set's labels (symmetric or small-cluster)");
+  auto* cmd = app.add_subcommand(
+      "noise", "Write a noisy copy of a training set's labels (symmetric or small-cluster)");
   cmd->add_option("--list", args.list, "Input PRISM list (path,label per line)");
   cmd->add_option("--idx-labels", args.idx_labels, "Input IDX labels (e.g. train-labels-idx1-ubyte.gz)");
   cmd->add_option("--labels", args.labels_npy, "Input labels as int32/int64 .npy");
   cmd->add_option("--type", args.type, "symmetric or small-cluster")->required();
-  cmd->add_option("--rate", args.rate,
-                  "Noise rate R: share of samples flipped (symmetric) or of classes broken up (small-cluster)")
+  cmd->add_option(
+         "--rate", args.rate,
+         "Noise rate R: share of samples flipped (symmetric) or of classes broken up (small-cluster)")
       ->required();
-  cmd->add_option("--seed", args.seed, "Seed of the Philox noise stream (same seed, same files)")->capture_default_str();
-  cmd->add_option("--out", args.out, "Noisy output: a .csv list (with --list) or a .npy of int64 labels")->required();
-  cmd->add_option("--cleaned", args.cleaned, "Also write the cleaned twin list: the samples whose label is right");
+  cmd->add_option("--seed", args.seed, "Seed of the Philox noise stream (same seed, same files)")
+      ->capture_default_str();
+  cmd->add_option("--out", args.out, "Noisy output: a .csv list (with --list) or a .npy of int64 labels")
+      ->required();
+  cmd->add_option("--cleaned", args.cleaned,
+                  "Also write the cleaned twin list: the samples whose label is right");
   cmd->add_option("--flags", args.flags, "Also write the noise flag of every sample (uint8 .npy, 1 = noisy)");
-  cmd->add_option("--features", args.features,
-                  "small-cluster: float32 .npy [N, D] to cluster on (default: pixels of --idx-images or the list's "
-                  "images, 16×16 RGB)");
-  cmd->add_option("--idx-images", args.idx_images, "small-cluster with --idx-labels: IDX images for pixel features");
+  cmd->add_option(
+      "--features", args.features,
+      "small-cluster: float32 .npy [N, D] to cluster on (default: pixels of --idx-images or the list's "
+      "images, 16×16 RGB)");
+  cmd->add_option("--idx-images", args.idx_images,
+                  "small-cluster with --idx-labels: IDX images for pixel features");
   cmd->add_option("--root", args.root, "Image root of relative list paths (pixel features)");
   cmd->add_option("--cluster-size", args.cluster_size, "small-cluster: average images per cluster")
       ->capture_default_str();

@@ -1,6 +1,6 @@
-// Inputs of `prism noise` that are not .npy: Fashion-MNIST IDX files (gzip via zlib) and pixel features of the
-// images of a PRISM list (stb_image, compiled here with static linkage so it cannot clash with the data layer's
-// copy). Reference code. When the data layer's IDX reader lands, the IDX part can call it instead.
+// Inputs of `prism noise` that are not .npy: Fashion-MNIST IDX files (gzip via zlib) and pixel features of
+// the images of a PRISM list (stb_image, compiled here with static linkage so it cannot clash with the data
+// layer's copy). Reference code. When the data layer's IDX reader lands, the IDX part can call it instead.
 #include "cli/noise_inputs.hpp"
 
 #include <tbb/parallel_for.h>

@@ -1,5 +1,5 @@
-// Options shared by the prism subcommands that compute (--device, --mode, --threads) and the helpers that apply
-// them; the environment (PRISM_DEVICE, PRISM_MODE, PRISM_THREADS) gives the defaults.
+// Options shared by the prism subcommands that compute (--device, --mode, --threads) and the helpers that
+// apply them; the environment (PRISM_DEVICE, PRISM_MODE, PRISM_THREADS) gives the defaults.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <string>
@@ -15,7 +15,8 @@ struct RuntimeOptions {
 
 inline void add_runtime_options(CLI::App* cmd, RuntimeOptions& o) {
   cmd->add_option("--device", o.device, "cpu or cuda (default: $PRISM_DEVICE or cpu)");
-  cmd->add_option("--mode", o.mode, "Numeric mode: exact (bit-reproducible) or fast (default: $PRISM_MODE or exact)");
+  cmd->add_option("--mode", o.mode,
+                  "Numeric mode: exact (bit-reproducible) or fast (default: $PRISM_MODE or exact)");
   cmd->add_option("--threads", o.threads, "Host threads, 0 = all (default: $PRISM_THREADS or all)");
 }
 

@@ -1,5 +1,6 @@
-// Bisecting k-means (reference code): repeatedly split the largest cluster (ties: the one whose first row comes
-// first) with a 2-means seeded by a Philox-drawn row and the row farthest from it, Lloyd iterations in double.
+// Bisecting k-means (reference code): repeatedly split the largest cluster (ties: the one whose first row
+// comes first) with a 2-means seeded by a Philox-drawn row and the row farthest from it, Lloyd iterations in
+// double.
 #include "prism/dml/kmeans.hpp"
 
 #include <algorithm>
@@ -38,8 +39,8 @@ void mean_of(std::vector<double>& c, const float* features, int64_t dim, const s
 // Splits `members` (positions into rows, increasing) into two non-empty parts, each kept increasing.
 std::pair<std::vector<int64_t>, std::vector<int64_t>> split_two(const float* features, int64_t dim,
                                                                 const std::vector<int64_t>& rows,
-                                                                const std::vector<int64_t>& members, int max_iter,
-                                                                Rng rng) {
+                                                                const std::vector<int64_t>& members,
+                                                                int max_iter, Rng rng) {
   const int64_t m = static_cast<int64_t>(members.size());
   const auto row = [&](int64_t t) { return features + rows[members[t]] * dim; };
   const int64_t a = rng.below(static_cast<uint32_t>(m));
@@ -69,7 +70,8 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> split_two(const float* fea
       mean_of(ca, features, dim, rows, members, side, 0);
       mean_of(cb, features, dim, rows, members, side, 1);
     }
-    // The seeds themselves always separate (a is at distance 0 from ca, b strictly nearer cb on the first pass).
+    // The seeds themselves always separate (a is at distance 0 from ca, b strictly nearer cb on the first
+    // pass).
     if (std::all_of(side.begin(), side.end(), [](uint8_t s) { return s == 0; })) side[b] = 1;
   }
   std::pair<std::vector<int64_t>, std::vector<int64_t>> out;
@@ -79,8 +81,8 @@ std::pair<std::vector<int64_t>, std::vector<int64_t>> split_two(const float* fea
 
 }  // namespace
 
-std::vector<int32_t> bisecting_kmeans(const float* features, int64_t dim, const std::vector<int64_t>& rows, int64_t k,
-                                      int max_iterations, Rng rng) {
+std::vector<int32_t> bisecting_kmeans(const float* features, int64_t dim, const std::vector<int64_t>& rows,
+                                      int64_t k, int max_iterations, Rng rng) {
   const int64_t n = static_cast<int64_t>(rows.size());
   if (n == 0) return {};
   if (dim < 1) throw Error("bisecting_kmeans: feature dimension must be >= 1, got " + std::to_string(dim));
@@ -101,7 +103,8 @@ std::vector<int32_t> bisecting_kmeans(const float* features, int64_t dim, const 
     for (size_t c : {id, clusters.size() - 1})
       queue.insert({-static_cast<int64_t>(clusters[c].size()), clusters[c].front(), c});
   }
-  std::sort(clusters.begin(), clusters.end(), [](const auto& x, const auto& y) { return x.front() < y.front(); });
+  std::sort(clusters.begin(), clusters.end(),
+            [](const auto& x, const auto& y) { return x.front() < y.front(); });
   std::vector<int32_t> ids(n);
   for (size_t c = 0; c < clusters.size(); ++c)
     for (int64_t t : clusters[c]) ids[t] = static_cast<int32_t>(c);

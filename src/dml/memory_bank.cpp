@@ -1,6 +1,6 @@
-// The memory bank: ring writes through copy_rows, per-class slot lists kept sorted, and lazy class-center refresh
-// of only the classes whose rows changed (segment_mean_rows over those classes, then copy_rows into the centers).
-// Reference code.
+// The memory bank: ring writes through copy_rows, per-class slot lists kept sorted, and lazy class-center
+// refresh of only the classes whose rows changed (segment_mean_rows over those classes, then copy_rows into
+// the centers). Reference code.
 #include "prism/dml/memory_bank.hpp"
 
 #include <algorithm>
@@ -23,7 +23,9 @@ Tensor prefix_rows(const Tensor& t, int64_t rows) {
   return Tensor(impl);
 }
 
-std::string where(const char* fn) { return std::string("MemoryBank::") + fn + ": "; }
+std::string where(const char* fn) {
+  return std::string("MemoryBank::") + fn + ": ";
+}
 
 }  // namespace
 
@@ -52,10 +54,18 @@ void MemoryBank::clear() {
   refreshed_last_ = 0;
 }
 
-Tensor MemoryBank::embeddings() const { return prefix_rows(ring_, size_); }
-Tensor MemoryBank::labels_device() const { return prefix_rows(labels_dev_, size_); }
-std::vector<int32_t> MemoryBank::labels() const { return {labels_.begin(), labels_.begin() + size_}; }
-std::vector<int64_t> MemoryBank::sample_indices() const { return {samples_.begin(), samples_.begin() + size_}; }
+Tensor MemoryBank::embeddings() const {
+  return prefix_rows(ring_, size_);
+}
+Tensor MemoryBank::labels_device() const {
+  return prefix_rows(labels_dev_, size_);
+}
+std::vector<int32_t> MemoryBank::labels() const {
+  return {labels_.begin(), labels_.begin() + size_};
+}
+std::vector<int64_t> MemoryBank::sample_indices() const {
+  return {samples_.begin(), samples_.begin() + size_};
+}
 
 void MemoryBank::set_slot_label(int64_t slot, int32_t label) {
   const int32_t old = labels_[slot];
@@ -77,13 +87,15 @@ void MemoryBank::set_slot_label(int64_t slot, int32_t label) {
 int64_t MemoryBank::enqueue(const Tensor& emb, const std::vector<int32_t>& labels,
                             const std::vector<int64_t>& sample_indices, const std::vector<uint8_t>& keep) {
   if (!emb.defined() || emb.dtype() != DType::f32 || emb.dim() != 2 || emb.size(1) != dim_)
-    throw Error(where("enqueue") + "embeddings must be f32 [n, " + std::to_string(dim_) + "], got " + emb.describe());
+    throw Error(where("enqueue") + "embeddings must be f32 [n, " + std::to_string(dim_) + "], got " +
+                emb.describe());
   if (emb.device() != device_)
     throw Error(where("enqueue") + "embeddings on " + device_name(emb.device()) + ", memory on " +
                 device_name(device_));
   const int64_t n = emb.size(0);
   if (static_cast<int64_t>(labels.size()) != n)
-    throw Error(where("enqueue") + std::to_string(labels.size()) + " labels for " + std::to_string(n) + " rows");
+    throw Error(where("enqueue") + std::to_string(labels.size()) + " labels for " + std::to_string(n) +
+                " rows");
   if (!sample_indices.empty() && static_cast<int64_t>(sample_indices.size()) != n)
     throw Error(where("enqueue") + std::to_string(sample_indices.size()) + " sample indices for " +
                 std::to_string(n) + " rows");
@@ -114,7 +126,8 @@ int64_t MemoryBank::enqueue(const Tensor& emb, const std::vector<int32_t>& label
   const int64_t count = static_cast<int64_t>(src_rows.size());
   Tensor d_src = Tensor::from_vector_i32({count}, src_rows, device_);
   Tensor d_dst = Tensor::from_vector_i32({count}, dst_rows, device_);
-  ring_.backend().copy_rows(ring_.data_f32(), d_dst.data_i32(), emb.data_f32(), d_src.data_i32(), count, dim_);
+  ring_.backend().copy_rows(ring_.data_f32(), d_dst.data_i32(), emb.data_f32(), d_src.data_i32(), count,
+                            dim_);
   labels_dev_.backend().upload(labels_dev_.data_i32(), labels_.data(), labels_.size() * sizeof(int32_t));
   next_ = (next_ + total) % capacity_;
   size_ = std::min(capacity_, size_ + total);
@@ -141,8 +154,9 @@ Tensor MemoryBank::class_means(const std::vector<int32_t>& classes) const {
   if (groups == 0) return out;
   Tensor d_order = Tensor::from_vector_i32({static_cast<int64_t>(order.size())}, order, device_);
   Tensor d_offsets = Tensor::from_vector_i32({groups + 1}, offsets, device_);
-  ring_.backend().segment_mean_rows(out.data_f32(), ring_.data_f32(), order.empty() ? nullptr : d_order.data_i32(),
-                                    d_offsets.data_i32(), groups, dim_);
+  ring_.backend().segment_mean_rows(out.data_f32(), ring_.data_f32(),
+                                    order.empty() ? nullptr : d_order.data_i32(), d_offsets.data_i32(),
+                                    groups, dim_);
   return out;
 }
 
@@ -158,7 +172,8 @@ const Tensor& MemoryBank::centers() {
   const int64_t g = static_cast<int64_t>(classes.size());
   Tensor d_src = Tensor::from_vector_i32({g}, src, device_);
   Tensor d_dst = Tensor::from_vector_i32({g}, classes, device_);
-  centers_.backend().copy_rows(centers_.data_f32(), d_dst.data_i32(), means.data_f32(), d_src.data_i32(), g, dim_);
+  centers_.backend().copy_rows(centers_.data_f32(), d_dst.data_i32(), means.data_f32(), d_src.data_i32(), g,
+                               dim_);
   std::fill(dirty_.begin(), dirty_.end(), 0);
   return centers_;
 }
@@ -175,7 +190,8 @@ void MemoryBank::save_state(StateDict& state, const std::string& prefix) const {
   std::vector<int32_t> samples(capacity_);
   for (int64_t s = 0; s < capacity_; ++s) {
     if (samples_[s] > INT32_MAX)
-      throw Error(where("save_state") + "sample index " + std::to_string(samples_[s]) + " does not fit in int32");
+      throw Error(where("save_state") + "sample index " + std::to_string(samples_[s]) +
+                  " does not fit in int32");
     samples[s] = static_cast<int32_t>(samples_[s]);
   }
   state.tensors[prefix + "sample_indices"] = Tensor::from_vector_i32({capacity_}, samples);
@@ -198,8 +214,8 @@ void MemoryBank::load_state(const StateDict& state, const std::string& prefix) {
   expect("num_classes", num_classes_);
   const int64_t size = state.integer(prefix + "size"), next = state.integer(prefix + "next");
   if (size < 0 || size > capacity_ || next < 0 || next >= capacity_ || (size < capacity_ && next != size))
-    throw Error(where("load_state") + "inconsistent " + prefix + "size = " + std::to_string(size) + ", " + prefix +
-                "next = " + std::to_string(next) + " for capacity " + std::to_string(capacity_));
+    throw Error(where("load_state") + "inconsistent " + prefix + "size = " + std::to_string(size) + ", " +
+                prefix + "next = " + std::to_string(next) + " for capacity " + std::to_string(capacity_));
   const Tensor& emb = state.tensor(prefix + "embeddings");
   const Tensor& lab = state.tensor(prefix + "labels");
   const Tensor& smp = state.tensor(prefix + "sample_indices");
@@ -208,13 +224,14 @@ void MemoryBank::load_state(const StateDict& state, const std::string& prefix) {
                 std::to_string(capacity_) + ", " + std::to_string(dim_) + "]");
   if (lab.dtype() != DType::i32 || lab.shape() != Shape{capacity_} || smp.dtype() != DType::i32 ||
       smp.shape() != Shape{capacity_})
-    throw Error(where("load_state") + prefix + "labels / sample_indices must be i32[" + std::to_string(capacity_) +
-                "], got " + lab.describe() + " / " + smp.describe());
+    throw Error(where("load_state") + prefix + "labels / sample_indices must be i32[" +
+                std::to_string(capacity_) + "], got " + lab.describe() + " / " + smp.describe());
   std::vector<int32_t> labels = lab.to_vector_i32(), samples = smp.to_vector_i32();
   for (int64_t s = 0; s < capacity_; ++s) {
     const bool filled = s < size;
     if (filled ? (labels[s] < 0 || labels[s] >= num_classes_) : labels[s] != -1)
-      throw Error(where("load_state") + prefix + "labels[" + std::to_string(s) + "] = " + std::to_string(labels[s]) +
+      throw Error(where("load_state") + prefix + "labels[" + std::to_string(s) +
+                  "] = " + std::to_string(labels[s]) +
                   (filled ? " is outside [0, num_classes)" : " should be −1 (empty slot)"));
   }
   clear();

@@ -1,6 +1,6 @@
-// Symmetric and small-cluster label noise (reference code). Every random choice comes from the Philox noise stream
-// forked per purpose (sample i, chosen class t), so the result depends only on the seed and the inputs — not on
-// the thread count, although the chosen classes are clustered in parallel.
+// Symmetric and small-cluster label noise (reference code). Every random choice comes from the Philox noise
+// stream forked per purpose (sample i, chosen class t), so the result depends only on the seed and the inputs
+// — not on the thread count, although the chosen classes are clustered in parallel.
 #include "prism/dml/noise.hpp"
 
 #include <tbb/parallel_for.h>
@@ -21,8 +21,8 @@ namespace {
 std::vector<int32_t> distinct_labels(const std::vector<int32_t>& labels, const char* fn) {
   for (size_t i = 0; i < labels.size(); ++i)
     if (labels[i] < 0)
-      throw Error(std::string(fn) + ": label " + std::to_string(labels[i]) + " of sample " + std::to_string(i) +
-                  " is negative");
+      throw Error(std::string(fn) + ": label " + std::to_string(labels[i]) + " of sample " +
+                  std::to_string(i) + " is negative");
   std::vector<int32_t> d = labels;
   std::sort(d.begin(), d.end());
   d.erase(std::unique(d.begin(), d.end()), d.end());
@@ -80,8 +80,9 @@ NoiseResult small_cluster_noise(const std::vector<int32_t>& labels, const float*
   const int64_t C = static_cast<int64_t>(classes.size());
   const int64_t m = std::llround(opt.rate * static_cast<double>(C));
   if (m >= C)
-    throw Error("small_cluster_noise: rate " + std::to_string(opt.rate) + " would break up " + std::to_string(m) +
-                " of " + std::to_string(C) + " classes; at least one class must stay clean");
+    throw Error("small_cluster_noise: rate " + std::to_string(opt.rate) + " would break up " +
+                std::to_string(m) + " of " + std::to_string(C) +
+                " classes; at least one class must stay clean");
 
   const Rng base(opt.seed, RngStream::noise);
   // The chosen classes: the first m positions of a Fisher–Yates shuffle of the class positions.
@@ -121,8 +122,8 @@ NoiseResult small_cluster_noise(const std::vector<int32_t>& labels, const float*
     const std::vector<int64_t>& rows = members[c];
     const int64_t n = static_cast<int64_t>(rows.size());
     const int64_t k = (n + opt.cluster_size - 1) / opt.cluster_size;
-    const std::vector<int32_t> ids =
-        bisecting_kmeans(features, dim, rows, k, opt.max_iterations, base.fork(1 + 2 * static_cast<uint64_t>(c)));
+    const std::vector<int32_t> ids = bisecting_kmeans(features, dim, rows, k, opt.max_iterations,
+                                                      base.fork(1 + 2 * static_cast<uint64_t>(c)));
     const int64_t made = ids.empty() ? 0 : *std::max_element(ids.begin(), ids.end()) + 1;
     Rng relabel = base.fork(2 + 2 * static_cast<uint64_t>(c));
     std::vector<int32_t> target(made);

@@ -1,5 +1,5 @@
-// P×K sampling by partial Fisher–Yates shuffles driven by Philox: batch b uses Rng(seed, sampler).fork(b), class
-// slot t of it fork(t) of that, so every draw depends only on (seed, b, t). Reference code.
+// P×K sampling by partial Fisher–Yates shuffles driven by Philox: batch b uses Rng(seed, sampler).fork(b),
+// class slot t of it fork(t) of that, so every draw depends only on (seed, b, t). Reference code.
 #include "prism/dml/sampler.hpp"
 
 #include <algorithm>
@@ -12,15 +12,17 @@ namespace prism::dml {
 
 PKSampler::PKSampler(const std::vector<int32_t>& labels, int64_t batch_size, int64_t instances, uint64_t seed)
     : K_(instances), seed_(seed) {
-  if (instances < 1) throw Error("PKSampler: instances per class (K) must be >= 1, got " + std::to_string(instances));
+  if (instances < 1)
+    throw Error("PKSampler: instances per class (K) must be >= 1, got " + std::to_string(instances));
   if (batch_size < 1 || batch_size % instances != 0)
-    throw Error("PKSampler: batch size " + std::to_string(batch_size) + " is not a positive multiple of K = " +
-                std::to_string(instances));
+    throw Error("PKSampler: batch size " + std::to_string(batch_size) +
+                " is not a positive multiple of K = " + std::to_string(instances));
   P_ = batch_size / instances;
   std::map<int32_t, std::vector<int64_t>> by_class;
   for (size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] < 0)
-      throw Error("PKSampler: label " + std::to_string(labels[i]) + " of sample " + std::to_string(i) + " is negative");
+      throw Error("PKSampler: label " + std::to_string(labels[i]) + " of sample " + std::to_string(i) +
+                  " is negative");
     by_class[labels[i]].push_back(static_cast<int64_t>(i));
   }
   for (auto& [c, m] : by_class) {
@@ -28,9 +30,9 @@ PKSampler::PKSampler(const std::vector<int32_t>& labels, int64_t batch_size, int
     members_.push_back(std::move(m));
   }
   if (P_ > static_cast<int64_t>(classes_.size()))
-    throw Error("PKSampler: a batch of " + std::to_string(batch_size) + " = " + std::to_string(P_) + " classes × " +
-                std::to_string(K_) + " needs at least " + std::to_string(P_) + " classes, the labels have " +
-                std::to_string(classes_.size()));
+    throw Error("PKSampler: a batch of " + std::to_string(batch_size) + " = " + std::to_string(P_) +
+                " classes × " + std::to_string(K_) + " needs at least " + std::to_string(P_) +
+                " classes, the labels have " + std::to_string(classes_.size()));
 }
 
 PKBatch PKSampler::batch(uint64_t b) const {

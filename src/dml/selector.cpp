@@ -1,5 +1,5 @@
-// The selection rules of DESIGN §4 on the host: none, oracle, TRM and PRISM's sTRM window, with warm-up, r = 0,
-// NaN guarding and the statistics. Reference code; every branch is walked through in docs/prism.md.
+// The selection rules of DESIGN §4 on the host: none, oracle, TRM and PRISM's sTRM window, with warm-up, r =
+// 0, NaN guarding and the statistics. Reference code; every branch is walked through in docs/prism.md.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -16,10 +16,14 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 const char* select_method_name(SelectMethod m) {
   switch (m) {
-    case SelectMethod::none: return "none";
-    case SelectMethod::oracle: return "oracle";
-    case SelectMethod::trm: return "trm";
-    case SelectMethod::prism: return "prism";
+    case SelectMethod::none:
+      return "none";
+    case SelectMethod::oracle:
+      return "oracle";
+    case SelectMethod::trm:
+      return "trm";
+    case SelectMethod::prism:
+      return "prism";
   }
   return "?";
 }
@@ -82,13 +86,15 @@ Selection Selector::keep_all(int64_t n, const std::vector<uint8_t>* flags) const
   return s;
 }
 
-Selection Selector::select_from_probabilities(const std::vector<float>& p, const std::vector<uint8_t>* flags) {
+Selection Selector::select_from_probabilities(const std::vector<float>& p,
+                                              const std::vector<uint8_t>* flags) {
   if (cfg_.method != SelectMethod::trm && cfg_.method != SelectMethod::prism)
     throw Error(std::string("Selector: ranking by clean probability needs method trm or prism, not ") +
                 select_method_name(cfg_.method));
   const int64_t n = static_cast<int64_t>(p.size());
   // floor(R · n) in double, as the official int(noise_rate * len(C)).
-  const int64_t r = std::min<int64_t>(n, static_cast<int64_t>(std::floor(cfg_.noise_rate * static_cast<double>(n))));
+  const int64_t r =
+      std::min<int64_t>(n, static_cast<int64_t>(std::floor(cfg_.noise_rate * static_cast<double>(n))));
   if (r == 0) {  // the official code indexes to_remove[-1] here and crashes; nothing to remove
     Selection s = keep_all(n, flags);
     s.p_clean = p;
@@ -166,7 +172,8 @@ Selection Selector::select(int64_t iteration, const Tensor& emb, const std::vect
     s.stats = selection_stats(s.keep, flags);
     return s;
   }
-  // The official code returns "keep all" while the memory is empty; the ranking would be arbitrary (all P = 1).
+  // The official code returns "keep all" while the memory is empty; the ranking would be arbitrary (all P =
+  // 1).
   if (!bank || bank->empty()) return keep_all(n, flags);
   std::vector<float> p = cfg_.form == CleanForm::center ? clean_probability_center(emb, labels, *bank)
                                                         : clean_probability_full(emb, labels, *bank);

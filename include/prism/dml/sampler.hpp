@@ -1,7 +1,7 @@
-// The P×K batch sampler (DESIGN §4): each batch holds P = batch / K classes × K instances; the classes are drawn
-// without replacement; a class with fewer than K images gives all of them plus draws with replacement from them.
-// Batch b is a pure function of (seed, b) through the Philox sampler stream, so the state is one counter.
-// Reference code.
+// The P×K batch sampler (DESIGN §4): each batch holds P = batch / K classes × K instances; the classes are
+// drawn without replacement; a class with fewer than K images gives all of them plus draws with replacement
+// from them. Batch b is a pure function of (seed, b) through the Philox sampler stream, so the state is one
+// counter. Reference code.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -18,8 +18,8 @@ struct PKBatch {
 
 class PKSampler {
  public:
-  // labels: the (noisy) training label of every sample, any values >= 0; batch_size = P · K with P ≤ the number of
-  // classes that have at least one sample.
+  // labels: the (noisy) training label of every sample, any values >= 0; batch_size = P · K with P ≤ the
+  // number of classes that have at least one sample.
   PKSampler(const std::vector<int32_t>& labels, int64_t batch_size, int64_t instances, uint64_t seed);
 
   PKBatch next() { return batch(counter_++); }
@@ -36,8 +36,8 @@ class PKSampler {
   void load_state(const StateDict& state, const std::string& prefix = "sampler.");
 
  private:
-  std::vector<int32_t> classes_;                // distinct labels, increasing
-  std::vector<std::vector<int64_t>> members_;   // per class, increasing sample index
+  std::vector<int32_t> classes_;               // distinct labels, increasing
+  std::vector<std::vector<int64_t>> members_;  // per class, increasing sample index
   int64_t P_, K_;
   uint64_t seed_, counter_ = 0;
 };

@@ -1,6 +1,6 @@
-// The saved state of the DML components (memory bank, selector window, sampler): name → tensor plus name → integer.
-// The trainer writes it into a checkpoint (tensors as safetensors entries, integers in the metadata) and hands it
-// back on resume. Reference code.
+// The saved state of the DML components (memory bank, selector window, sampler): name → tensor plus name →
+// integer. The trainer writes it into a checkpoint (tensors as safetensors entries, integers in the metadata)
+// and hands it back on resume. Reference code.
 #pragma once
 #include <cstdint>
 #include <map>
