@@ -245,3 +245,18 @@ TEST_CASE("cli: prism noise writes deterministic lists, cleaned twins and flags"
     CHECK(read_npy_labels(tmp("o.npy")).size() == 300);
   }
 }
+
+TEST_CASE("cli: eval and select read files written by numpy", "[dml][cli]") {
+  // The golden fixtures were written by np.save (tests/reference/make_dml_golden.py): float32 embeddings,
+  // int32 batch labels and int64 memory labels.
+  const std::string dir = std::string(PRISM_TEST_DATA_DIR) + "/dml/contrastive_";
+  const auto e = parse_json(
+      run_prism("eval --embeddings " + dir + "memory.npy --labels " + dir + "memory_labels.npy --json"));
+  CHECK(e["num_queries"].get<int64_t>() + e["num_skipped_queries"].get<int64_t>() == 40);
+  CHECK(e["map_at_r"].get<double>() > 0.0);
+  const auto s = parse_json(run_prism("select --memory-embeddings " + dir + "memory.npy --memory-labels " +
+                                      dir + "memory_labels.npy --embeddings " + dir + "emb.npy --labels " +
+                                      dir + "labels.npy --num-classes 5 --noise-rate 0.5 --json"));
+  CHECK(s["clean_probability"].size() == 12);
+  CHECK(s["r"].get<int64_t>() == 6);
+}

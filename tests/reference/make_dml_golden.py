@@ -2,7 +2,8 @@
 """Golden values for the contrastive loss of XBM / PRISM (tests/test_dml_contrastive.cpp).
 
 Run by hand with Debian's PyTorch:  /usr/bin/python3 tests/reference/make_dml_golden.py
-Writes tests/data/dml/contrastive_*.npy (commit them). The product never needs Python.
+Writes tests/data/dml/contrastive_*.npy (commit them; the tests also use them as files made by numpy for the
+`prism eval` / `prism select` commands). The product never needs Python.
 
 The loss is re-implemented here the way the official code computes it (a loop over anchor rows, masked_select
 of positives below 1 - eps and negatives above the margin, sum divided by the number of anchors):
@@ -94,7 +95,7 @@ def main():
     save("labels", y)
     save("keep", keep)
     save("memory", v)
-    save("memory_labels", ym)
+    save("memory_labels", ym.astype(np.int64))  # numpy's default integer type, read like int32
     save("batch_loss", np.array([batch.item()], dtype=np.float32))
     save("batch_grad", fb.grad.numpy().astype(np.float32))
     save("memory_loss", np.array([memory.item()], dtype=np.float32))
