@@ -112,10 +112,14 @@ struct Pool2dShape {
   int64_t ow() const { return (w + 2 * pad - k) / stride + 1; }
 };
 
+// Build with kern::adam_params (kernels/optim.hpp), which derives the last four fields on the host in double.
 struct AdamParams {
   float lr, beta1, beta2, eps, weight_decay;
   float step_size;          // lr / (1 − beta1^t), computed once on the host in double
   float bias_correction2_sqrt;  // sqrt(1 − beta2^t), likewise
+  // 1 − beta1 and 1 − beta2 from the double betas, rounded once: torch multiplies by the Python float (1 − β), and
+  // 1.0f − 0.999f is 1.3e-5 away (relative) from float(1 − 0.999).
+  float one_minus_beta1, one_minus_beta2;
 };
 
 struct SgdParams {
