@@ -6,7 +6,8 @@
 
 namespace prism::kern {
 
-// g = grad + wd·p; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; p −= step_size · m / (sqrt(v)/sqrt(1−β2^t) + eps).
+// g = grad + wd·p; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; p −= step_size · m / (sqrt(v)/sqrt(1−β2^t) +
+// eps).
 PRISM_HD void adam_one(float* param, float* m, float* v, const float* grad, const AdamParams& p, int64_t i) {
   const float g = fmaf_hd(p.weight_decay, param[i], grad[i]);
   const float mi = fmaf_hd(1.0f - p.beta1, g, p.beta1 * m[i]);
