@@ -157,7 +157,9 @@ double check_against(const std::string& name, const Tensor& got, double toleranc
   INFO("relative error " << c.rel << " (tolerance " << tolerance << "); worst element " << c.worst
                          << ": ours " << c.got << ", torch " << c.want);
   CHECK(c.rel <= tolerance);
-  if (verbose()) std::printf("  %-30s %s rel %.3e\n", name.c_str(), mode_name(mode()), c.rel);
+  if (verbose())
+    std::printf("  %-34s %s %s rel %.3e\n", name.c_str(), device_name(got.device()), mode_name(mode()),
+                c.rel);
   return c.rel;
 }
 
@@ -182,8 +184,12 @@ TEST_CASE("golden: fmnist-cnn forward, BN statistics, gradients and 3 Adam steps
   nn::TensorMap init;
   for (const std::string& key : g.names_with_prefix("init.")) init[key.substr(5)] = g.tensor(key);
   net->load_state(init);
+  // PRISM_DEVICE=cuda runs the same comparison on the GPU backend.
+  const DeviceType dev = default_device();
+  net->to(dev);
+  INFO("device " << device_name(dev));
 
-  const Tensor x = g.tensor("input"), R = g.tensor("loss_weights");
+  const Tensor x = g.tensor("input").to(dev), R = g.tensor("loss_weights").to(dev);
   nn::AdamOptions ao;
   ao.lr = g.scalar("config.lr");
   ao.beta1 = g.scalar("config.beta1");
@@ -223,7 +229,9 @@ TEST_CASE("golden: fmnist-cnn forward, BN statistics, gradients and 3 Adam steps
     NoGradGuard no_grad;
     worst = std::max(worst, check_against("eval.embedding", (*net)(x), kGoldenTolerance));
   }
-  if (verbose()) std::printf("golden fmnist-cnn, mode %s: worst relative error %.3e\n", mode_name(m), worst);
+  if (verbose())
+    std::printf("golden fmnist-cnn, %s, mode %s: worst relative error %.3e\n", device_name(dev), mode_name(m),
+                worst);
 }
 
 TEST_CASE("golden: SGD and Adam match torch.optim from identical gradients", "[golden][nn]") {
@@ -237,7 +245,8 @@ TEST_CASE("golden: SGD and Adam match torch.optim from identical gradients", "[g
   const std::vector<double>& cfg = g.at("optim." + which + ".config").f64;
   REQUIRE(cfg.size() == 5);
 
-  Tensor p = g.tensor("optim.param0").set_requires_grad(true);
+  const DeviceType dev = default_device();
+  Tensor p = g.tensor("optim.param0").to(dev).set_requires_grad(true);
   nn::NamedTensors params{{"p", p}};
   std::unique_ptr<nn::Optimizer> opt;
   if (which == "adam") {
@@ -246,7 +255,7 @@ TEST_CASE("golden: SGD and Adam match torch.optim from identical gradients", "[g
     opt = std::make_unique<nn::Sgd>(params, nn::SgdOptions{cfg[0], cfg[1], cfg[2], cfg[4], cfg[3] != 0.0});
   }
   for (int step = 1; step <= 3; ++step) {
-    p.set_grad(g.tensor("optim.grad" + std::to_string(step)));
+    p.set_grad(g.tensor("optim.grad" + std::to_string(step)).to(dev));
     opt->step();
   }
   check_against("optim." + which + ".param3", p, kTolerance);
