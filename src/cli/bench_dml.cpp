@@ -102,7 +102,7 @@ void register_bench_dml(CLI::App* bench) {
   cmd->add_flag("--json", json, "Print one JSON object on stdout");
   cmd->add_option("--steps", steps, "Selection steps timed per configuration")->capture_default_str();
   cmd->add_option("--eval-repeats", eval_repeats, "Evaluations timed per mode")->capture_default_str();
-  add_runtime_options(cmd, rt);
+  add_runtime_options(cmd, rt, /*with_mode=*/false);
   cmd->callback([] {
     const DeviceType device = apply_runtime_options(rt);
     const Mode saved = mode();

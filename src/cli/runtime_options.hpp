@@ -13,10 +13,12 @@ struct RuntimeOptions {
   int threads = -1;
 };
 
-inline void add_runtime_options(CLI::App* cmd, RuntimeOptions& o) {
+// with_mode = false for commands that run both modes themselves (benchmarks).
+inline void add_runtime_options(CLI::App* cmd, RuntimeOptions& o, bool with_mode = true) {
   cmd->add_option("--device", o.device, "cpu or cuda (default: $PRISM_DEVICE or cpu)");
-  cmd->add_option("--mode", o.mode,
-                  "Numeric mode: exact (bit-reproducible) or fast (default: $PRISM_MODE or exact)");
+  if (with_mode)
+    cmd->add_option("--mode", o.mode,
+                    "Numeric mode: exact (bit-reproducible) or fast (default: $PRISM_MODE or exact)");
   cmd->add_option("--threads", o.threads, "Host threads, 0 = all (default: $PRISM_THREADS or all)");
 }
 
