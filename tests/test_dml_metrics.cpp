@@ -145,7 +145,7 @@ TEST_CASE("metrics: random cases match the brute-force definition", "[dml]") {
   check_equal(got, brute_force(q, yq, g, yg, d, same));
 }
 
-TEST_CASE("metrics: R larger than 8 and no cap on R; threads do not change a digit", "[dml]") {
+TEST_CASE("metrics: R larger than 8 and no cap on R, threads do not change a digit", "[dml]") {
   ScopedMode sm(Mode::exact);
   const int64_t n = 1500, d = 16;
   auto e = dmltest::random_unit_rows(n, d, 12);

@@ -72,7 +72,7 @@ TEST_CASE("sampler: a class with fewer than K images gives all of them, padded b
   }
 }
 
-TEST_CASE("sampler: deterministic by seed and batch number; state is the counter", "[dml]") {
+TEST_CASE("sampler: deterministic by seed and batch number, state is the counter", "[dml]") {
   const auto y = labels_with_sizes({30, 12, 8, 25, 40, 9});
   PKSampler a(y, 12, 3, 42), b(y, 12, 3, 42), c(y, 12, 3, 43);
   std::vector<PKBatch> first;

@@ -75,7 +75,7 @@ std::vector<uint8_t> keep_of(std::initializer_list<int> v) {
 
 }  // namespace
 
-TEST_CASE("clean probability: both forms match the definition; empty classes", "[dml]") {
+TEST_CASE("clean probability: both forms match the definition, empty classes", "[dml]") {
   const Mode mode = GENERATE(Mode::exact, Mode::fast);
   const CleanForm form = GENERATE(CleanForm::center, CleanForm::full);
   ScopedMode sm(mode);
@@ -153,7 +153,7 @@ TEST_CASE("sTRM: first batch appends q and keeps P > q", "[dml]") {
   CHECK_FALSE(sel.fallback);
 }
 
-TEST_CASE("sTRM: q = 1.0 is not appended; an empty window removes the r candidates", "[dml]") {
+TEST_CASE("sTRM: q = 1.0 is not appended, an empty window removes the r candidates", "[dml]") {
   Selector s = make(SelectMethod::prism, 0.5);
   // Two samples of classes without memory rows (P = 1) and two with: candidates are the lowest two.
   const Selection a = s.select_from_probabilities({1.0f, 1.0f, 1.0f, 1.0f});
