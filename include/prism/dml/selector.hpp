@@ -95,9 +95,10 @@ class Selector {
   void save_state(StateDict& state, const std::string& prefix = "selector.") const;
   void load_state(const StateDict& state, const std::string& prefix = "selector.");
 
- private:
-  Selection keep_all(int64_t n, const std::vector<uint8_t>* noise_flags) const;
+  // Everything kept, nothing ranked, with the statistics (iterations before the memory starts).
+  Selection keep_all(int64_t n, const std::vector<uint8_t>* noise_flags = nullptr) const;
 
+ private:
   SelectorConfig cfg_;
   std::deque<float> window_;
 };
