@@ -40,7 +40,7 @@ TEST_CASE("config: nested maps, dotted keys and overrides", "[data][config]") {
                        "SOLVER:\n"
                        "  BASE_LR: 3e-4\n"
                        "  MAX_ITERS: 2000\n"
-                       "  STEPS: [100, 200]\n"
+                       "  WARMUP_ITERS: 100\n"
                        "MODEL: {HEAD: {DIM: 64}, NAME: mlp}\n"
                        "XBM.SIZE: 8192\n"
                        "NOISE:\n"
@@ -59,7 +59,7 @@ TEST_CASE("config: nested maps, dotted keys and overrides", "[data][config]") {
                                           "INPUT.CROP_SCALE=[0.5, 1]", "NOISE.INJECT_RATE=null"});
   REQUIRE(c.solver.base_lr == 1e-3);  // the override wins over the file
   REQUIRE(c.solver.max_iters == 2000);
-  REQUIRE(c.solver.steps == std::vector<int64_t>{100, 200});
+  REQUIRE(c.solver.warmup_iters == 100);
   REQUIRE(c.model.head_dim == 64);
   REQUIRE(c.model.name == "mlp");
   REQUIRE(c.xbm.size == 8192);
@@ -162,8 +162,8 @@ TEST_CASE("config: to_yaml writes every key and reads back to an equal config", 
   c.name = "with \"quotes\" and: colon # hash";
   c.seed = 3;
   c.solver.base_lr = 3e-5;
-  c.solver.steps = {10, 20};
-  c.solver.gamma = 1.0 / 3.0;
+  c.solver.warmup_iters = 10;
+  c.losses.margin = 1.0 / 3.0;
   c.noise.inject_rate = 0.1;
   c.data.root = "/tmp/x y";
   c.data.prefetch = false;

@@ -1,6 +1,6 @@
-// The one translation unit that compiles the stb implementations (stb_image, stb_image_resize,
-// stb_image_write). Every other file includes the headers only. Third-party code: its warnings are silenced
-// here, not fixed.
+// The one translation unit that compiles stb_image and stb_image_resize (decoding and resizing for the image
+// datasets); stb_image_write is compiled once in src/train/stb_write_impl.cpp. Every other file includes the
+// headers only. Third-party code: its warnings are silenced here, not fixed.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wall"
 #pragma GCC diagnostic ignored "-Wextra"
@@ -19,8 +19,5 @@
 
 #define STB_IMAGE_RESIZE_IMPLEMENTATION
 #include <stb_image_resize.h>
-
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb_image_write.h>
 
 #pragma GCC diagnostic pop

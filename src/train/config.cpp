@@ -12,6 +12,7 @@
 
 #include "prism/core/io.hpp"
 #include "prism/core/runtime.hpp"
+#include "prism/nn/models.hpp"
 
 namespace prism {
 
@@ -23,7 +24,7 @@ std::vector<ConfigKey> config_keys(Config& c) {
   return {
       {"NAME", &c.name, {}, "run name"},
       {"SEED", &c.seed, {}, "seed of every Philox stream (init, sampler, noise, augmentation, splits)"},
-      {"MODEL.NAME", &c.model.name, {"fmnist-cnn", "mlp"}, "embedder"},
+      {"MODEL.NAME", &c.model.name, nn::model_names(), "embedder"},
       {"MODEL.HEAD.DIM", &c.model.head_dim, {}, "embedding size (linear head + L2 norm)"},
       {"MODEL.MLP.HIDDEN", &c.model.mlp_hidden, {}, "hidden layer widths of the mlp embedder"},
       {"LOSSES.NAME",
@@ -36,14 +37,8 @@ std::vector<ConfigKey> config_keys(Config& c) {
       {"SOLVER.WEIGHT_DECAY", &c.solver.weight_decay, {}, "L2 weight decay, added to the gradient"},
       {"SOLVER.MOMENTUM", &c.solver.momentum, {}, "SGD momentum"},
       {"SOLVER.MAX_ITERS", &c.solver.max_iters, {}, "training iterations"},
-      {"SOLVER.LR_SCHEDULAR",
-       &c.solver.lr_schedular,
-       {"cos", "step", "constant"},
-       "lr schedule (official spelling)"},
-      {"SOLVER.STEPS", &c.solver.steps, {}, "iterations where the step schedule multiplies the lr by GAMMA"},
-      {"SOLVER.GAMMA", &c.solver.gamma, {}, "step schedule factor"},
+      {"SOLVER.LR_SCHEDULAR", &c.solver.lr_schedular, {"cos", "constant"}, "lr schedule (official spelling)"},
       {"SOLVER.WARMUP_ITERS", &c.solver.warmup_iters, {}, "linear lr warm-up iterations (0 = none)"},
-      {"SOLVER.WARMUP_FACTOR", &c.solver.warmup_factor, {}, "lr multiplier at the start of the warm-up"},
       {"SOLVER.CHECKPOINT_PERIOD",
        &c.solver.checkpoint_period,
        {},
@@ -481,14 +476,8 @@ void validate_config(const Config& c) {
   need(c.solver.momentum >= 0 && c.solver.momentum < 1, "SOLVER.MOMENTUM", "must be in [0, 1)");
   need(c.solver.max_iters >= 1, "SOLVER.MAX_ITERS",
        "must be >= 1, got " + std::to_string(c.solver.max_iters));
-  need(c.solver.gamma > 0, "SOLVER.GAMMA", "must be > 0");
-  for (size_t i = 0; i < c.solver.steps.size(); ++i)
-    need(c.solver.steps[i] > 0 && (i == 0 || c.solver.steps[i] > c.solver.steps[i - 1]), "SOLVER.STEPS",
-         "must be positive and increasing");
   need(c.solver.warmup_iters >= 0 && c.solver.warmup_iters < c.solver.max_iters, "SOLVER.WARMUP_ITERS",
        "must be in [0, SOLVER.MAX_ITERS), got " + std::to_string(c.solver.warmup_iters));
-  need(c.solver.warmup_factor > 0 && c.solver.warmup_factor <= 1, "SOLVER.WARMUP_FACTOR",
-       "must be in (0, 1]");
   need(c.solver.checkpoint_period >= 0, "SOLVER.CHECKPOINT_PERIOD", "must be >= 0");
 
   need(c.xbm.size >= 1, "XBM.SIZE", "must be >= 1, got " + std::to_string(c.xbm.size));

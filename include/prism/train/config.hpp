@@ -35,11 +35,8 @@ struct Config {
     double weight_decay = 5e-4;           // SOLVER.WEIGHT_DECAY (official), added to the gradient
     double momentum = 0.9;                // SOLVER.MOMENTUM (SGD only)
     int64_t max_iters = 4000;             // SOLVER.MAX_ITERS (official)
-    std::string lr_schedular = "cos";     // SOLVER.LR_SCHEDULAR (official spelling): cos | step | constant
-    std::vector<int64_t> steps{};         // SOLVER.STEPS: iterations where `step` multiplies the lr by GAMMA
-    double gamma = 0.1;                   // SOLVER.GAMMA
-    int64_t warmup_iters = 0;             // SOLVER.WARMUP_ITERS: linear warm-up length (0 = none)
-    double warmup_factor = 0.01;          // SOLVER.WARMUP_FACTOR: lr multiplier at iteration 0 of the warm-up
+    std::string lr_schedular = "cos";     // SOLVER.LR_SCHEDULAR (official spelling): cos | constant
+    int64_t warmup_iters = 0;       // SOLVER.WARMUP_ITERS: linear warm-up (nn::CosineSchedule), 0 = none
     int64_t checkpoint_period = 0;  // SOLVER.CHECKPOINT_PERIOD (official): also checkpoint every N (0 = end)
     bool operator==(const Solver&) const = default;
   } solver;
