@@ -210,3 +210,22 @@ TEST_CASE("data setup: fashion-mnist closed and open splits", "[data]") {
   c.data.root = dir / "absent";
   REQUIRE_THROWS_WITH(open_datasets(c), Catch::Contains("absent") && Catch::Contains("DATA.ROOT"));
 }
+
+TEST_CASE("sample_features: test-transform samples, or shrunk previews for large images", "[data]") {
+  TempDir dir;
+  auto ds = make_image_dataset(dir, 5);
+  int64_t dim = 0;
+  const std::vector<float> direct = sample_features(*ds, &dim);
+  REQUIRE(dim == 3 * 20 * 20);
+  REQUIRE(direct.size() == 5 * 1200);
+  const auto batch = ds->load_batch({0, 1, 2, 3, 4}, false, 0, 0).inputs.to_vector();
+  REQUIRE(direct == batch);
+  const std::vector<float> small = sample_features(*ds, &dim, 100, 4);
+  REQUIRE(dim == 48);
+  REQUIRE(small.size() == 5 * 48);
+  const Image p3 = resize_image(ds->preview(3), 4, 4);
+  for (int k = 0; k < 48; ++k) {
+    CAPTURE(k);
+    REQUIRE(small[3 * 48 + k] == p3.pixels[k] / 255.0f);
+  }
+}

@@ -172,4 +172,32 @@ void apply_noise(Dataset& dataset, const NoiseGenerator& generator) {
   dataset.set_labels(std::move(noisy.labels), std::move(noisy.flags));
 }
 
+std::vector<float> sample_features(const Dataset& dataset, int64_t* dim, int64_t max_dim, int side) {
+  const int64_t n = dataset.size();
+  const int64_t per = shape_numel(dataset.sample_shape());
+  std::vector<float> out;
+  if (per <= max_dim) {
+    *dim = per;
+    out.resize(static_cast<size_t>(n * per));
+    // In chunks, so the temporary batch tensor stays small.
+    for (int64_t start = 0; start < n; start += 1024) {
+      std::vector<int64_t> idx;
+      for (int64_t i = start; i < std::min(n, start + 1024); ++i) idx.push_back(i);
+      Batch b = dataset.load_batch(idx, false, 0, 0);
+      const float* src = b.inputs.data_f32();
+      std::copy(src, src + idx.size() * per, out.begin() + start * per);
+    }
+    return out;
+  }
+  if (side <= 0) throw Error("sample_features: side must be > 0");
+  *dim = 3 * static_cast<int64_t>(side) * side;
+  out.resize(static_cast<size_t>(n * *dim));
+  tbb::parallel_for(int64_t(0), n, [&](int64_t i) {
+    const Image small = resize_image(dataset.preview(i), side, side);
+    float* dst = out.data() + i * *dim;
+    for (int64_t k = 0; k < *dim; ++k) dst[k] = small.pixels[k] / 255.0f;
+  });
+  return out;
+}
+
 }  // namespace prism

@@ -116,4 +116,11 @@ using NoiseGenerator = std::function<NoisyLabels(const Dataset& clean)>;
 // Runs the generator and installs its labels and flags; checks sizes and that labels are >= 0.
 void apply_noise(Dataset& dataset, const NoiseGenerator& generator);
 
+// A feature row per sample for feature-based noise (small-cluster k-means on pixels by default), [N, dim]
+// row-major. Samples of at most `max_dim` values are used as the test transform gives them (Fashion-MNIST:
+// 784 normalised pixels; .npy: the stored features); larger images are described by their preview shrunk to
+// side × side RGB (dim = 3 · side², values / 255), so memory stays bounded for big image lists.
+std::vector<float> sample_features(const Dataset& dataset, int64_t* dim, int64_t max_dim = 4096,
+                                   int side = 16);
+
 }  // namespace prism
