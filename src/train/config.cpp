@@ -292,11 +292,12 @@ void assign(ConfigKey& key, const YAML::Node& node, const std::string& where) {
 void walk(std::vector<ConfigKey>& keys, const YAML::Node& map, const std::string& prefix,
           const std::string& name, std::set<std::string>& seen, std::vector<std::string>* warnings) {
   for (auto it = map.begin(); it != map.end(); ++it) {
-    const YAML::Mark mark = it->first.Mark();
-    const std::string where = name + ":" + std::to_string(mark.line + 1) + ": ";
-    if (!it->first.IsScalar()) throw Error(where + "config keys must be plain names");
-    const std::string full = prefix.empty() ? it->first.Scalar() : prefix + "." + it->first.Scalar();
-    const YAML::Node& value = it->second;
+    // Copies: yaml-cpp's iterator returns its key/value pair by value, so references into it dangle.
+    const YAML::Node key_node = it->first;
+    const YAML::Node value = it->second;
+    const std::string where = name + ":" + std::to_string(key_node.Mark().line + 1) + ": ";
+    if (!key_node.IsScalar()) throw Error(where + "config keys must be plain names");
+    const std::string full = prefix.empty() ? key_node.Scalar() : prefix + "." + key_node.Scalar();
     if (ConfigKey* key = find_key(keys, full)) {
       if (!seen.insert(full).second) throw Error(where + full + ": set twice");
       assign(*key, value, where);
