@@ -3,21 +3,24 @@
 // A Case describes one kernel call once: the Op, a readable parameter string, its arguments (name, dtype,
 // element count, role: in / out / inout), how to fill the inputs from Philox (`init`, on the host), the call
 // itself (`run`, against any Backend&, with typed device pointers), and the fast-mode budget `fast_tol`
-// (normalised MSE against exact, written beside the case; the DESIGN §3 bound is 1e-8). `execute` runs a case
-// on a backend:
-//   - every argument is allocated with kSlack extra elements; the slack is poisoned with a NaN pattern, `out`
-//     arguments are poisoned entirely, `in` / `inout` arguments are uploaded from the host copy;
-//   - after the call it downloads everything and checks: the slack is untouched (no out-of-bounds writes),
-//   `in`
-//     arguments are unchanged, f32 outputs are finite (every output written, no silent NaN/Inf — all cases
-//     use finite inputs), i32 outputs hold no poison.
-// The tests compare, for every case: (a) CPU fast vs CPU exact by nMSE ≤ fast_tol (i32 outputs equal); (b)
-// CPU exact with 1 thread vs 2 threads by memcmp; (c) [cuda] when device_available(cuda): CUDA exact vs CPU
-// exact by memcmp and CUDA fast vs CPU exact by nMSE. A coverage test fails when an Op of the enum has no
-// case. On failure the message names the case (op + parameters), backend, mode, threads and the first
-// differing element.
+// (normalised MSE against exact, written beside the case; the DESIGN §3 bound is 1e-8).
 //
-// To add a case: push a Case in build_cases() below (see the helpers fin/fout/finout/iin/iout and Host).
+// `execute` runs a case on a backend:
+//   - every argument is allocated with kSlack extra elements; the slack is poisoned with a NaN pattern;
+//     `out` arguments are poisoned entirely; `in` / `inout` arguments are uploaded from the host copy;
+//   - after the call it downloads everything and checks that the slack is untouched (no out-of-bounds
+//     writes), `in` arguments are unchanged, f32 outputs are finite (every output written, no silent NaN/Inf:
+//     all cases use finite inputs) and i32 outputs hold no poison.
+//
+// For every case the tests compare: (a) CPU exact vs the reference loops of tests/reference_backend.hpp (the
+// kern:: bodies, one output at a time) by memcmp; (b) CPU exact with 1 thread vs 2 threads by memcmp; (c) CPU
+// fast vs CPU exact by nMSE <= fast_tol (i32 outputs equal); (d) [cuda] when device_available(cuda): CUDA
+// exact vs CPU exact by memcmp and CUDA fast vs CPU exact by nMSE. A coverage test fails when an Op of the
+// enum has no case. Failures name the case (op + parameters), backend, mode, threads and the first differing
+// element.
+//
+// To add a case: push a Case in one of the add_*_cases() functions below (helpers: fin / fout / finout / iin
+// / iout for arguments, Host for filling inputs).
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -33,6 +36,7 @@
 #include "prism/kernels/batchnorm.hpp"
 #include "prism/kernels/normalize.hpp"
 #include "prism/kernels/pool.hpp"
+#include "reference_backend.hpp"
 
 using prism::Backend;
 using prism::BinaryOp;
@@ -135,8 +139,9 @@ Host make_inputs(const Case& c, uint64_t seed) {
 
 std::string where(const Backend& be) {
   std::ostringstream os;
-  os << prism::device_name(be.device()) << ", mode " << prism::mode_name(prism::mode()) << ", "
-     << prism::num_threads() << " thread(s)";
+  os << (dynamic_cast<const prism::test::ReferenceBackend*>(&be) ? "reference loops"
+                                                                 : prism::device_name(be.device()))
+     << ", mode " << prism::mode_name(prism::mode()) << ", " << prism::num_threads() << " thread(s)";
   return os.str();
 }
 
@@ -810,15 +815,18 @@ TEST_CASE("parity: every Op of the backend interface has a parity case", "[parit
   }
 }
 
-TEST_CASE("parity: CPU exact 1 vs 2 threads (memcmp), fast vs exact (nMSE), guards", "[parity]") {
+TEST_CASE("parity: CPU exact vs reference loops and 1 vs 2 threads (memcmp), fast vs exact (nMSE), guards",
+          "[parity]") {
   const size_t idx = GENERATE(range(size_t(0), all_cases().size()));
   const Case& c = all_cases()[idx];
   INFO("case " << idx << ": " << c.describe());
   Backend& cpu = prism::backend(DeviceType::cpu);
   const Host host = make_inputs(c, case_seed(idx));
-  std::vector<std::vector<uint32_t>> exact1, exact2, fast;
+  std::vector<std::vector<uint32_t>> reference, exact1, exact2, fast;
   {
     prism::ScopedMode mode(Mode::exact);
+    prism::test::ReferenceBackend loops;
+    reference = execute(c, host, loops);
     {
       prism::ScopedThreads threads(1);
       exact1 = execute(c, host, cpu);
@@ -826,6 +834,7 @@ TEST_CASE("parity: CPU exact 1 vs 2 threads (memcmp), fast vs exact (nMSE), guar
     prism::ScopedThreads threads(2);
     exact2 = execute(c, host, cpu);
   }
+  require_identical(c, exact1, reference, "cpu exact (1 thread) vs reference loops");
   require_identical(c, exact2, exact1, "cpu exact, 2 threads vs 1 thread");
   {
     prism::ScopedMode mode(Mode::fast);
