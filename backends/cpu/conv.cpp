@@ -1,8 +1,8 @@
-// CPU im2col / col2im: the reference element definitions of kernels/conv.hpp, parallel over rows / input elements.
-// Exact and fast modes share them (they only move data, col2im's gather order is fixed).
+// CPU im2col / col2im: the reference element definitions of kernels/conv.hpp, parallel over rows / input
+// elements. Exact and fast modes share them (they only move data, col2im's gather order is fixed).
+#include "prism/kernels/conv.hpp"
 #include "cpu/cpu_backend.hpp"
 #include "cpu/parallel.hpp"
-#include "prism/kernels/conv.hpp"
 
 namespace prism::cpu {
 

@@ -1,4 +1,5 @@
 // prism bench ops: SGEMM GFLOP/s (exact vs fast) and fmnist-cnn conv layer times, as a table or JSON.
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <vector>
@@ -7,6 +8,8 @@
 
 #include "cli/commands.hpp"
 #include "cpu/cpu_backend.hpp"
+#include "prism/core/autograd.hpp"
+#include "prism/core/ops.hpp"
 #include "prism/core/random.hpp"
 #include "prism/core/runtime.hpp"
 
@@ -33,8 +36,8 @@ double time_median(F&& f, double min_total = 0.5, int min_reps = 3) {
   return times[times.size() / 2];
 }
 
-nlohmann::json bench_sgemm() {
-  nlohmann::json out;
+nlohmann::ordered_json bench_sgemm() {
+  nlohmann::ordered_json out;
   for (int64_t n : {256, 512, 1024}) {
     Rng rng(0, RngStream::test);
     std::vector<float> A(n * n), B(n * n), C(n * n);
@@ -44,8 +47,50 @@ nlohmann::json bench_sgemm() {
     double te = time_median([&] {
       cpu::gemm_exact(C.data(), A.data(), B.data(), n, n, n, false, false, 1.0f, GemmOrder::chain);
     });
-    double tf = time_median([&] { cpu::gemm_fast(C.data(), A.data(), B.data(), n, n, n, false, false, 1.0f); });
-    out[std::to_string(n)] = {{"exact", flops / te * 1e-9}, {"fast", flops / tf * 1e-9}, {"ratio_exact_over_fast", tf / te}};
+    double tf =
+        time_median([&] { cpu::gemm_fast(C.data(), A.data(), B.data(), n, n, n, false, false, 1.0f); });
+    out[std::to_string(n)] = {
+        {"exact", flops / te * 1e-9}, {"fast", flops / tf * 1e-9}, {"ratio_exact_over_fast", tf / te}};
+  }
+  return out;
+}
+
+Tensor random_tensor(const Shape& shape, Rng& rng, float scale) {
+  std::vector<float> v(shape_numel(shape));
+  for (auto& x : v) x = rng.uniform(-scale, scale);
+  return Tensor::from_vector(shape, v);
+}
+
+// Forward + backward of each fmnist-cnn conv layer at batch 64 (conv2d op: im2col + GEMM + bias, and its
+// gradients w.r.t. input, weight and bias), in milliseconds, per mode.
+nlohmann::ordered_json bench_conv_layers() {
+  struct Layer {
+    const char* name;
+    int64_t c, h, co;
+  };
+  const Layer layers[] = {{"conv1 1->32 @28x28", 1, 28, 32},
+                          {"conv2 32->64 @14x14", 32, 14, 64},
+                          {"conv3 64->128 @7x7", 64, 7, 128}};
+  nlohmann::ordered_json out;
+  for (const Layer& l : layers) {
+    Rng rng(0, RngStream::test);
+    Tensor x = random_tensor({64, l.c, l.h, l.h}, rng, 1.0f).set_requires_grad();
+    Tensor w = random_tensor({l.co, l.c, 3, 3}, rng, 0.3f).set_requires_grad();
+    Tensor b = random_tensor({l.co}, rng, 0.1f).set_requires_grad();
+    nlohmann::ordered_json entry;
+    double ms[2];
+    for (Mode m : {Mode::exact, Mode::fast}) {
+      ScopedMode scoped(m);
+      ms[m == Mode::fast] = 1e3 * time_median([&] {
+                              x.zero_grad();
+                              w.zero_grad();
+                              b.zero_grad();
+                              sum(conv2d(x, w, b, 1, 1)).backward();
+                            });
+      entry[std::string(mode_name(m)) + "_ms"] = ms[m == Mode::fast];
+    }
+    entry["ratio_exact_over_fast"] = ms[0] / ms[1];
+    out[l.name] = entry;
   }
   return out;
 }
@@ -58,16 +103,24 @@ void register_bench(CLI::App& app) {
   static bool json = false;
   ops->add_flag("--json", json, "Print one JSON object on stdout");
   ops->callback([] {
-    nlohmann::json result;
+    nlohmann::ordered_json result;
+    result["device"] = "cpu";
     result["threads"] = num_threads();
     result["sgemm_gflops"] = bench_sgemm();
+    result["conv_forward_backward_batch64"] = bench_conv_layers();
     if (json) {
       std::printf("%s\n", result.dump(2).c_str());
     } else {
-      std::printf("SGEMM GFLOP/s (%d threads)\n%8s %10s %10s %8s\n", num_threads(), "n", "exact", "fast", "ratio");
+      std::printf("SGEMM GFLOP/s (%d threads)\n%8s %10s %10s %8s\n", num_threads(), "n", "exact", "fast",
+                  "ratio");
       for (auto& [k, v] : result["sgemm_gflops"].items())
         std::printf("%8s %10.1f %10.1f %8.2f\n", k.c_str(), v["exact"].get<double>(), v["fast"].get<double>(),
                     v["ratio_exact_over_fast"].get<double>());
+      std::printf("\nconv2d forward+backward, batch 64 (ms)\n%-22s %10s %10s %8s\n", "layer", "exact", "fast",
+                  "ratio");
+      for (auto& [k, v] : result["conv_forward_backward_batch64"].items())
+        std::printf("%-22s %10.2f %10.2f %8.2f\n", k.c_str(), v["exact_ms"].get<double>(),
+                    v["fast_ms"].get<double>(), v["ratio_exact_over_fast"].get<double>());
     }
   });
 }

@@ -1,5 +1,6 @@
-// im2col lowering of conv2d, reference definition of one element (host and device), and the direct convolution it
-// must reproduce. Column index order (c, ky, kx) is the canonical k order of the conv's fma chain.
+// im2col lowering of conv2d, reference definition of one element (host and device), and the direct
+// convolution it must reproduce. Column index order (c, ky, kx) is the canonical k order of the conv's fma
+// chain.
 #pragma once
 #include "prism/backend.hpp"
 #include "prism/kernels/hd.hpp"
@@ -22,7 +23,8 @@ PRISM_HD T im2col_one(const T* in, const Conv2dShape& s, int64_t row, int64_t k)
 template <class T>
 PRISM_HD T col2im_one(const T* col, const Conv2dShape& s, int64_t idx) {
   const int64_t OH = s.oh(), OW = s.ow(), CKK = s.c * s.kh * s.kw;
-  const int64_t x = idx % s.w, y = (idx / s.w) % s.h, c = (idx / (s.w * s.h)) % s.c, n = idx / (s.w * s.h * s.c);
+  const int64_t x = idx % s.w, y = (idx / s.w) % s.h, c = (idx / (s.w * s.h)) % s.c,
+                n = idx / (s.w * s.h * s.c);
   T total = T(0);
   for (int64_t ky = 0; ky < s.kh; ++ky) {
     const int64_t ty = y + s.pad - ky;
@@ -41,7 +43,8 @@ PRISM_HD T col2im_one(const T* col, const Conv2dShape& s, int64_t idx) {
 }
 
 // Direct convolution, one output: out[n, co, oh, ow] = (fma chain over (c, ky, kx) of w · x) + bias[co].
-// Padded taps are skipped: fma(w, 0, acc) leaves acc unchanged, so this equals the im2col + GEMM order bit for bit.
+// Padded taps are skipped: fma(w, 0, acc) leaves acc unchanged, so this equals the im2col + GEMM order bit
+// for bit.
 template <class T>
 PRISM_HD T conv2d_one(const T* in, const T* w, const T* bias, const Conv2dShape& s, int64_t co, int64_t n,
                       int64_t oh, int64_t ow) {
@@ -51,7 +54,8 @@ PRISM_HD T conv2d_one(const T* in, const T* w, const T* bias, const Conv2dShape&
       for (int64_t kx = 0; kx < s.kw; ++kx) {
         const int64_t y = oh * s.stride - s.pad + ky, x = ow * s.stride - s.pad + kx;
         if (y < 0 || y >= s.h || x < 0 || x >= s.w) continue;
-        acc = fma_t<T>(w[((co * s.c + c) * s.kh + ky) * s.kw + kx], in[((n * s.c + c) * s.h + y) * s.w + x], acc);
+        acc = fma_t<T>(w[((co * s.c + c) * s.kh + ky) * s.kw + kx], in[((n * s.c + c) * s.h + y) * s.w + x],
+                       acc);
       }
   return bias ? acc + bias[co] : acc;
 }

@@ -27,11 +27,19 @@ PRISM_HD float bits_float(uint32_t u) {
 }
 
 #if defined(__CUDACC__)
-PRISM_HD float fmaf_hd(float a, float b, float c) { return __fmaf_rn(a, b, c); }
-PRISM_HD double fma_hd(double a, double b, double c) { return __fma_rn(a, b, c); }
+PRISM_HD float fmaf_hd(float a, float b, float c) {
+  return __fmaf_rn(a, b, c);
+}
+PRISM_HD double fma_hd(double a, double b, double c) {
+  return __fma_rn(a, b, c);
+}
 #else
-PRISM_HD float fmaf_hd(float a, float b, float c) { return __builtin_fmaf(a, b, c); }
-PRISM_HD double fma_hd(double a, double b, double c) { return __builtin_fma(a, b, c); }
+PRISM_HD float fmaf_hd(float a, float b, float c) {
+  return __builtin_fmaf(a, b, c);
+}
+PRISM_HD double fma_hd(double a, double b, double c) {
+  return __builtin_fma(a, b, c);
+}
 #endif
 
 // Scalar-generic fused multiply-add, so reference kernels templated on T run in float and double.
