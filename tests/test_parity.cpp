@@ -35,6 +35,7 @@
 #include "prism/core/runtime.hpp"
 #include "prism/kernels/batchnorm.hpp"
 #include "prism/kernels/normalize.hpp"
+#include "prism/kernels/optim.hpp"
 #include "prism/kernels/pool.hpp"
 #include "reference_backend.hpp"
 
@@ -654,14 +655,7 @@ void add_optim_cases(std::vector<Case>& cs) {
                       kTolUlp});
     }
     for (int t : {1, 10}) {
-      const double lr = 3e-4, b1 = 0.9, b2 = 0.999;
-      const prism::AdamParams ap{float(lr),
-                                 float(b1),
-                                 float(b2),
-                                 1e-8f,
-                                 5e-4f,
-                                 float(lr / (1 - std::pow(b1, t))),
-                                 float(std::sqrt(1 - std::pow(b2, t)))};
+      const prism::AdamParams ap = prism::kern::adam_params(3e-4, 0.9, 0.999, 1e-8, 5e-4, t);
       cs.push_back(
           {Op::adam_update,
            "step " + std::to_string(t) + " " + sz,
