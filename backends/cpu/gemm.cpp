@@ -149,7 +149,8 @@ void gemm_exact(float* C, const float* A, const float* B, int64_t M, int64_t N, 
                 bool trans_b, float alpha, GemmOrder order) {
   if (M <= 0 || N <= 0) return;
   if (K == 0) {
-    std::fill_n(C, M * N, 0.0f);
+    // The empty chain is +0, then scaled like any other output: alpha < 0 gives −0, as kern::gemm_one does.
+    std::fill_n(C, M * N, alpha == 1.0f ? 0.0f : alpha * 0.0f);
     return;
   }
   MatView a{A, trans_a ? 1 : K, trans_a ? M : 1};

@@ -18,20 +18,21 @@ PRISM_HD T im2col_one(const T* in, const Conv2dShape& s, int64_t row, int64_t k)
   return in[((n * s.c + c) * s.h + y) * s.w + x];
 }
 
-// The adjoint of im2col as a gather: din[n, c, y, x] = Σ over (ky, kx) ascending of every col entry that read
-// (y, x), added in that order from 0. No atomics: each input element is owned by one thread.
+// The adjoint of im2col as a gather: din[n, c, y, x] = Σ of every col entry that read (y, x), taken in the
+// order of the output positions (oh, ow) ascending — i.e. taps (ky, kx) descending — added from 0. Each input
+// element is owned by one thread (no atomics); the CPU streams over col rows in exactly this order.
 template <class T>
 PRISM_HD T col2im_one(const T* col, const Conv2dShape& s, int64_t idx) {
   const int64_t OH = s.oh(), OW = s.ow(), CKK = s.c * s.kh * s.kw;
   const int64_t x = idx % s.w, y = (idx / s.w) % s.h, c = (idx / (s.w * s.h)) % s.c,
                 n = idx / (s.w * s.h * s.c);
   T total = T(0);
-  for (int64_t ky = 0; ky < s.kh; ++ky) {
+  for (int64_t ky = s.kh - 1; ky >= 0; --ky) {
     const int64_t ty = y + s.pad - ky;
     if (ty < 0 || ty % s.stride) continue;
     const int64_t oh = ty / s.stride;
     if (oh >= OH) continue;
-    for (int64_t kx = 0; kx < s.kw; ++kx) {
+    for (int64_t kx = s.kw - 1; kx >= 0; --kx) {
       const int64_t tx = x + s.pad - kx;
       if (tx < 0 || tx % s.stride) continue;
       const int64_t ow = tx / s.stride;

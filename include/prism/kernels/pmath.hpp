@@ -6,7 +6,9 @@
 
 namespace prism::kern {
 
-// e^x, float. Max error against the correctly rounded result: see tests/test_pmath.cpp (measured, ≤ 1 ulp).
+// e^x, float. Measured over all 2^32 inputs (tests/test_pmath.cpp, PRISM_PMATH_FULL=1): max error 1 ulp
+// against the correctly rounded result; about 10.2 million inputs (under 0.5% of the ~2.2e9 floats in
+// [−104, 88.8]) are off by that one ulp.
 PRISM_HD float exp_portable(float x) {
   if (x != x) return x;                                        // NaN propagates
   if (x > 88.72283935546875f) return bits_float(0x7f800000u);  // overflow → +inf
@@ -35,6 +37,8 @@ PRISM_HD float exp_portable(float x) {
 }
 
 // ln x, float. fdlibm's reduction (x = 2^e · m, m in [√½, √2), s = f/(2+f)) with its minimax coefficients.
+// Measured over all 2^32 inputs: max error 1 ulp against the correctly rounded result (about 13.4 million of
+// the 2.13e9 positive finite inputs are off by that one ulp).
 PRISM_HD float log_portable(float x) {
   uint32_t u = float_bits(x);
   if (x != x) return x;
