@@ -4,4 +4,8 @@
 
 namespace prism::cli {
 void register_bench(CLI::App& app);
+void register_bench_dml(CLI::App* bench);  // bench_dml.cpp: `prism bench dml`
+void register_eval(CLI::App& app);         // eval.cpp
+void register_select(CLI::App& app);       // select.cpp
+void register_noise(CLI::App& app);        // noise.cpp
 }  // namespace prism::cli

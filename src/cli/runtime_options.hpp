@@ -1,0 +1,34 @@
+// Options shared by the prism subcommands that compute (--device, --mode, --threads) and the helpers that
+// apply them; the environment (PRISM_DEVICE, PRISM_MODE, PRISM_THREADS) gives the defaults.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "prism/core/runtime.hpp"
+
+namespace prism::cli {
+
+struct RuntimeOptions {
+  std::string device, mode;
+  int threads = -1;
+};
+
+// with_mode = false for commands that run both modes themselves (benchmarks).
+inline void add_runtime_options(CLI::App* cmd, RuntimeOptions& o, bool with_mode = true) {
+  cmd->add_option("--device", o.device, "cpu or cuda (default: $PRISM_DEVICE or cpu)");
+  if (with_mode)
+    cmd->add_option("--mode", o.mode,
+                    "Numeric mode: exact (bit-reproducible) or fast (default: $PRISM_MODE or exact)");
+  cmd->add_option("--threads", o.threads, "Host threads, 0 = all (default: $PRISM_THREADS or all)");
+}
+
+// Sets the mode and thread count; returns the device to compute on (checked to be available).
+inline DeviceType apply_runtime_options(const RuntimeOptions& o) {
+  if (!o.mode.empty()) set_mode(parse_mode(o.mode));
+  if (o.threads >= 0) set_num_threads(o.threads);
+  const DeviceType d = o.device.empty() ? default_device() : parse_device(o.device);
+  backend(d);  // throws with the reason when the device is unavailable
+  return d;
+}
+
+}  // namespace prism::cli

@@ -1,0 +1,108 @@
+// Clean probability of batch samples against the memory bank, center form and full-memory form (DESIGN §4).
+// Reference wiring of backend kernels: gemm for the similarities, segment_mean_rows for the full form's class
+// averages, softmax_rows; the [n, C] probabilities come back to the host, where each sample's own class is
+// picked.
+#include <cmath>
+
+#include "prism/core/autograd.hpp"
+#include "prism/core/runtime.hpp"
+#include "prism/dml/selector.hpp"
+
+namespace prism::dml {
+
+namespace {
+
+void check_batch(const Tensor& emb, const std::vector<int32_t>* labels, const MemoryBank& bank,
+                 const char* fn) {
+  const std::string where = std::string(fn) + ": ";
+  if (!emb.defined() || emb.dtype() != DType::f32 || emb.dim() != 2 || emb.size(1) != bank.dim())
+    throw Error(where + "embeddings must be f32 [n, " + std::to_string(bank.dim()) + "], got " +
+                emb.describe());
+  if (emb.device() != bank.device())
+    throw Error(where + "embeddings on " + device_name(emb.device()) + ", memory on " +
+                device_name(bank.device()));
+  if (!labels) return;
+  if (static_cast<int64_t>(labels->size()) != emb.size(0))
+    throw Error(where + std::to_string(labels->size()) + " labels for " + std::to_string(emb.size(0)) +
+                " embeddings");
+  for (size_t i = 0; i < labels->size(); ++i)
+    if ((*labels)[i] < 0 || (*labels)[i] >= bank.num_classes())
+      throw Error(where + "label " + std::to_string((*labels)[i]) + " of sample " + std::to_string(i) +
+                  " is outside [0, " + std::to_string(bank.num_classes()) + ")");
+}
+
+Tensor similarity_center(const Tensor& emb, MemoryBank& bank) {
+  const int64_t n = emb.size(0), C = bank.num_classes(), d = bank.dim();
+  const Tensor& centers = bank.centers();
+  Tensor T = Tensor::empty({n, C}, DType::f32, emb.device());
+  emb.backend().gemm(T.data_f32(), emb.data_f32(), centers.data_f32(), n, C, d, false, true, 1.0f,
+                     GemmOrder::chain);
+  return T;
+}
+
+Tensor similarity_full(const Tensor& emb, const MemoryBank& bank) {
+  const int64_t n = emb.size(0), C = bank.num_classes(), d = bank.dim(), m = bank.size();
+  Backend& be = emb.backend();
+  if (m == 0 || n == 0) return Tensor::zeros({n, C}, DType::f32, emb.device());
+  // S[j, i] = v_j · f_i, memory-major so that a class's rows are rows of S and segment_mean_rows can average
+  // them.
+  Tensor S = Tensor::empty({m, n}, DType::f32, emb.device());
+  be.gemm(S.data_f32(), bank.embeddings().data_f32(), emb.data_f32(), m, n, d, false, true, 1.0f,
+          GemmOrder::chain);
+  std::vector<int32_t> order, offsets;
+  bank.class_order(order, offsets);
+  Tensor d_order = Tensor::from_vector_i32({static_cast<int64_t>(order.size())}, order, emb.device());
+  Tensor d_offsets = Tensor::from_vector_i32({C + 1}, offsets, emb.device());
+  Tensor Tt = Tensor::empty({C, n}, DType::f32, emb.device());
+  be.segment_mean_rows(Tt.data_f32(), S.data_f32(), d_order.data_i32(), d_offsets.data_i32(), C, n);
+  Tensor T = Tensor::empty({n, C}, DType::f32, emb.device());
+  be.transpose(T.data_f32(), Tt.data_f32(), 1, C, n);
+  return T;
+}
+
+std::vector<float> probability_of_own_class(const Tensor& T, const std::vector<int32_t>& labels,
+                                            const MemoryBank& bank) {
+  const int64_t n = T.size(0), C = T.size(1);
+  if (n == 0) return {};
+  Tensor P = Tensor::empty({n, C}, DType::f32, T.device());
+  T.backend().softmax_rows(P.data_f32(), T.data_f32(), n, C);
+  const std::vector<float> host = P.to_vector();
+  std::vector<float> p(n);
+  for (int64_t i = 0; i < n; ++i) p[i] = bank.class_counts()[labels[i]] == 0 ? 1.0f : host[i * C + labels[i]];
+  return p;
+}
+
+}  // namespace
+
+const char* clean_form_name(CleanForm f) {
+  return f == CleanForm::center ? "center" : "full";
+}
+
+CleanForm parse_clean_form(const std::string& s) {
+  if (s == "center") return CleanForm::center;
+  if (s == "full") return CleanForm::full;
+  throw Error("unknown clean-probability form '" + s + "' (expected center or full)");
+}
+
+Tensor class_similarity(const Tensor& emb, MemoryBank& bank, CleanForm form) {
+  check_batch(emb, nullptr, bank, "class_similarity");
+  NoGradGuard no_grad;
+  return form == CleanForm::center ? similarity_center(emb.detach(), bank)
+                                   : similarity_full(emb.detach(), bank);
+}
+
+std::vector<float> clean_probability_center(const Tensor& emb, const std::vector<int32_t>& labels,
+                                            MemoryBank& bank) {
+  check_batch(emb, &labels, bank, "clean_probability_center");
+  NoGradGuard no_grad;
+  return probability_of_own_class(similarity_center(emb.detach(), bank), labels, bank);
+}
+
+std::vector<float> clean_probability_full(const Tensor& emb, const std::vector<int32_t>& labels,
+                                          const MemoryBank& bank) {
+  check_batch(emb, &labels, bank, "clean_probability_full");
+  NoGradGuard no_grad;
+  return probability_of_own_class(similarity_full(emb.detach(), bank), labels, bank);
+}
+
+}  // namespace prism::dml

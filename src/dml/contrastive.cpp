@@ -1,0 +1,137 @@
+// The contrastive loss op: forward = per-row kernel, canonical chunked sum over rows, one division; backward
+// = the per-pair gradient kernel scaled by dloss / divisor (reference wiring; the kernels decide exact vs
+// fast).
+#include "prism/dml/contrastive.hpp"
+
+#include <string>
+
+#include "prism/core/autograd.hpp"
+#include "prism/core/ops.hpp"
+#include "prism/core/runtime.hpp"
+
+namespace prism::dml {
+
+namespace {
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw Error("contrastive_loss: " + what);
+}
+
+void require_i32_vector(const Tensor& t, int64_t n, const Tensor& sim, const char* name, bool optional) {
+  if (optional && !t.defined()) return;
+  require(t.defined(), std::string(name) + " is undefined");
+  require(t.dtype() == DType::i32 && t.dim() == 1 && t.size(0) == n,
+          std::string(name) + " must be i32 [" + std::to_string(n) + "], got " + t.describe());
+  require(t.device() == sim.device(), std::string(name) + " is on " + device_name(t.device()) +
+                                          ", the similarities on " + device_name(sim.device()));
+}
+
+const int32_t* ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data_i32() : nullptr;
+}
+
+Tensor zero_loss(DeviceType device) {
+  return Tensor::zeros({1}, DType::f32, device);
+}
+
+}  // namespace
+
+Tensor contrastive_loss_from_similarity(const Tensor& sim, const Tensor& row_labels, const Tensor& col_labels,
+                                        const Tensor& row_mask, const Tensor& col_mask, float divisor,
+                                        const ContrastiveOptions& opt) {
+  require(sim.defined() && sim.dtype() == DType::f32 && sim.dim() == 2,
+          "similarities must be f32 [R, C], got " + sim.describe());
+  const int64_t R = sim.size(0), C = sim.size(1);
+  require_i32_vector(row_labels, R, sim, "row_labels", false);
+  require_i32_vector(col_labels, C, sim, "col_labels", false);
+  require_i32_vector(row_mask, R, sim, "row_mask", true);
+  require_i32_vector(col_mask, C, sim, "col_mask", true);
+  require(divisor == divisor, "divisor is NaN");
+  if (!(divisor > 0.0f) || R == 0 || C == 0) return zero_loss(sim.device());
+
+  Backend& be = sim.backend();
+  Tensor row_loss = Tensor::empty({R}, DType::f32, sim.device());
+  be.contrastive_forward(row_loss.data_f32(), sim.data_f32(), row_labels.data_i32(), col_labels.data_i32(),
+                         ptr_or_null(row_mask), ptr_or_null(col_mask), R, C, opt.margin, opt.pos_eps);
+  Tensor total = Tensor::empty({1}, DType::f32, sim.device());
+  be.reduce_sum(total.data_f32(), row_loss.data_f32(), R);
+  Tensor loss = Tensor::empty({1}, DType::f32, sim.device());
+  be.binary_scalar(BinaryOp::div, loss.data_f32(), total.data_f32(), divisor, 1);
+
+  Tensor S = sim.detach();
+  record(loss, "contrastive", {sim},
+         [S, row_labels, col_labels, row_mask, col_mask, divisor, opt, R, C](const Tensor& g) {
+           // d(total / divisor) / d total = g / divisor, as torch's DivBackward computes it; ± per active
+           // pair.
+           const float scale = g.item() / divisor;
+           Tensor dsim = Tensor::empty({R, C}, DType::f32, S.device());
+           S.backend().contrastive_backward(dsim.data_f32(), S.data_f32(), row_labels.data_i32(),
+                                            col_labels.data_i32(), ptr_or_null(row_mask),
+                                            ptr_or_null(col_mask), R, C, opt.margin, opt.pos_eps, scale);
+           return std::vector<Tensor>{dsim};
+         });
+  return loss;
+}
+
+Tensor contrastive_loss(const Tensor& rows, const Tensor& row_labels, const Tensor& cols,
+                        const Tensor& col_labels, const Tensor& row_mask, const Tensor& col_mask,
+                        float divisor, const ContrastiveOptions& opt) {
+  require(rows.defined() && cols.defined(), "rows and columns must be defined");
+  require(rows.dtype() == DType::f32 && rows.dim() == 2, "rows must be f32 [R, d], got " + rows.describe());
+  require(cols.dtype() == DType::f32 && cols.dim() == 2,
+          "columns must be f32 [C, d], got " + cols.describe());
+  require(rows.size(1) == cols.size(1),
+          "rows " + rows.describe() + " and columns " + cols.describe() + " have different widths");
+  require(rows.device() == cols.device(), "rows on " + std::string(device_name(rows.device())) +
+                                              ", columns on " + device_name(cols.device()));
+  if (!(divisor > 0.0f) || rows.size(0) == 0 || cols.size(0) == 0) {
+    require_i32_vector(row_labels, rows.size(0), rows, "row_labels", false);
+    require_i32_vector(col_labels, cols.size(0), cols, "col_labels", false);
+    return zero_loss(rows.device());
+  }
+  // The batch loss compares a tensor with itself: gram() gives the symmetric gradient (G + Gᵀ)·x in one
+  // product.
+  const bool self = rows.impl() == cols.impl();
+  Tensor sim = self ? gram(rows) : matmul(rows, cols, false, true);
+  return contrastive_loss_from_similarity(sim, row_labels, col_labels, row_mask, col_mask, divisor, opt);
+}
+
+Tensor batch_contrastive_loss(const Tensor& emb, const Tensor& labels, const Tensor& keep,
+                              const ContrastiveOptions& opt) {
+  require(emb.defined() && emb.dim() == 2, "batch loss needs embeddings [n, d], got " + emb.describe());
+  const int64_t n = emb.size(0);
+  int64_t kept = n;
+  if (keep.defined()) {
+    require_i32_vector(keep, n, emb, "keep", false);
+    kept = 0;
+    for (int32_t k : keep.to_vector_i32()) kept += k != 0;
+  }
+  return contrastive_loss(emb, labels, emb, labels, keep, keep, static_cast<float>(kept), opt);
+}
+
+Tensor memory_contrastive_loss(const Tensor& emb, const Tensor& labels, const Tensor& keep,
+                               const Tensor& memory, const Tensor& memory_labels,
+                               const ContrastiveOptions& opt) {
+  require(emb.defined() && emb.dim() == 2, "memory loss needs embeddings [n, d], got " + emb.describe());
+  if (!memory.defined() || memory.numel() == 0) return zero_loss(emb.device());
+  return contrastive_loss(emb, labels, memory.detach(), memory_labels, keep, Tensor(),
+                          static_cast<float>(emb.size(0)), opt);
+}
+
+Tensor label_tensor(const std::vector<int32_t>& labels, DeviceType device) {
+  return Tensor::from_vector_i32({static_cast<int64_t>(labels.size())}, labels, device);
+}
+
+Tensor mask_tensor(const std::vector<uint8_t>& keep, DeviceType device) {
+  std::vector<int32_t> v(keep.begin(), keep.end());
+  for (auto& x : v) x = x != 0;
+  return Tensor::from_vector_i32({static_cast<int64_t>(v.size())}, v, device);
+}
+
+int64_t count_kept(const std::vector<uint8_t>& keep) {
+  int64_t k = 0;
+  for (uint8_t x : keep) k += x != 0;
+  return k;
+}
+
+}  // namespace prism::dml

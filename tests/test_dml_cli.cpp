@@ -1,0 +1,262 @@
+// The DML commands run as a user would: `prism eval`, `prism select`, `prism noise` on files written here —
+// happy paths (JSON keys, values against the library, determinism of noise files) and bad input (wrong dtype
+// or rank, length mismatch, empty files, CSV lines without a label, negative labels): clear message, non-zero
+// exit.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "dml_test_util.hpp"
+#include "prism/core/autograd.hpp"
+#include "prism/core/io.hpp"
+#include "prism/core/ops.hpp"
+#include "prism/data/list.hpp"
+#include "prism/data/npy.hpp"
+#include "prism/dml/metrics.hpp"
+
+using namespace prism;
+namespace fs = std::filesystem;
+using dmltest::run_prism;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() / ("prism_dml_cli_" + std::to_string(::getpid()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string operator()(const std::string& name) const { return (path / name).string(); }
+};
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// A small clustered data set: 60 embeddings of 3 classes in 8-D, labels int64.
+struct Data {
+  std::vector<float> e;
+  std::vector<int32_t> y;
+};
+Data make_data(int64_t n, int64_t d, int32_t classes, uint64_t seed) {
+  Data out;
+  out.e = dmltest::random_unit_rows(n, d, seed);
+  out.y = dmltest::random_labels(n, classes, seed + 1);
+  for (int64_t i = 0; i < n; ++i) out.e[i * d + out.y[i]] += 2.0f;  // pull each class towards an axis
+  return out;
+}
+
+nlohmann::json parse_json(const dmltest::RunResult& r) {
+  INFO("output: " << r.out);
+  REQUIRE(r.code == 0);
+  return nlohmann::json::parse(r.out);
+}
+
+void require_failure(const dmltest::RunResult& r, const std::vector<std::string>& needles) {
+  INFO("output: " << r.out);
+  REQUIRE(r.code != 0);
+  for (const auto& s : needles) CHECK(r.out.find(s) != std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("cli: prism eval matches the library and rejects bad files", "[dml][cli]") {
+  TempDir tmp;
+  const int64_t n = 60, d = 8;
+  const Data data = make_data(n, d, 3, 5);
+  write_npy_f32(tmp("e.npy"), {n, d}, data.e);
+  write_npy_i64(tmp("y.npy"), std::vector<int64_t>(data.y.begin(), data.y.end()));
+  const std::string base = "eval --embeddings " + tmp("e.npy") + " --labels " + tmp("y.npy");
+
+  SECTION("JSON keys and values") {
+    const auto j = parse_json(run_prism(base + " --json"));
+    for (const char* key : {"precision_at_1", "r_precision", "map_at_r", "recall_at_1", "recall_at_2",
+                            "recall_at_4", "recall_at_8", "num_queries"})
+      CHECK(j.contains(key));
+    NoGradGuard ng;
+    const auto m = dml::evaluate_retrieval(l2_normalize(Tensor::from_vector({n, d}, data.e)), data.y);
+    CHECK(j["map_at_r"].get<double>() == m.map_at_r);
+    CHECK(j["precision_at_1"].get<double>() == m.precision_at_1);
+    CHECK(j["num_queries"].get<int64_t>() == n);
+  }
+  SECTION("separate gallery") {
+    const Data g = make_data(30, d, 3, 9);
+    write_npy_f32(tmp("g.npy"), {30, d}, g.e);
+    write_npy_i32(tmp("gy.npy"), g.y);
+    const auto j = parse_json(run_prism(base + " --gallery-embeddings " + tmp("g.npy") +
+                                        " --gallery-labels " + tmp("gy.npy") + " --json"));
+    CHECK(j["num_gallery"].get<int64_t>() == 30);
+    require_failure(run_prism(base + " --gallery-embeddings " + tmp("g.npy")), {"go together"});
+  }
+  SECTION("wrong dtype") {
+    std::vector<double> e64(data.e.begin(), data.e.end());
+    write_npy(tmp("e64.npy"), NpyType::f64, {n, d}, e64.data());
+    require_failure(run_prism("eval --embeddings " + tmp("e64.npy") + " --labels " + tmp("y.npy")),
+                    {"e64.npy", "float32", "float64"});
+    write_npy(tmp("yf.npy"), NpyType::f32, {n}, data.e.data());
+    require_failure(run_prism("eval --embeddings " + tmp("e.npy") + " --labels " + tmp("yf.npy")),
+                    {"yf.npy", "int32 or int64"});
+  }
+  SECTION("wrong rank") {
+    write_npy(tmp("e3.npy"), NpyType::f32, {n, 2, d / 2}, data.e.data());
+    require_failure(run_prism("eval --embeddings " + tmp("e3.npy") + " --labels " + tmp("y.npy")),
+                    {"e3.npy", "2-D", "3 dimension"});
+  }
+  SECTION("labels and embeddings of different lengths") {
+    write_npy_i32(tmp("y_short.npy"), std::vector<int32_t>(data.y.begin(), data.y.begin() + 50));
+    require_failure(run_prism("eval --embeddings " + tmp("e.npy") + " --labels " + tmp("y_short.npy")),
+                    {"y_short.npy", "50 labels", "60 rows"});
+  }
+  SECTION("empty and missing files") {
+    write_text(tmp("empty.npy"), "");
+    require_failure(run_prism("eval --embeddings " + tmp("empty.npy") + " --labels " + tmp("y.npy")),
+                    {"empty.npy", "empty file"});
+    write_npy(tmp("e0.npy"), NpyType::f32, {0, d}, data.e.data());
+    require_failure(run_prism("eval --embeddings " + tmp("e0.npy") + " --labels " + tmp("y.npy")),
+                    {"e0.npy", "empty"});
+    require_failure(run_prism("eval --embeddings " + tmp("nope.npy") + " --labels " + tmp("y.npy")),
+                    {"nope.npy", "cannot open"});
+  }
+  SECTION("negative labels") {
+    std::vector<int64_t> neg(data.y.begin(), data.y.end());
+    neg[7] = -2;
+    write_npy_i64(tmp("yneg.npy"), neg);
+    require_failure(run_prism("eval --embeddings " + tmp("e.npy") + " --labels " + tmp("yneg.npy")),
+                    {"yneg.npy", "-2", "index 7"});
+  }
+  SECTION("--help") {
+    const auto r = run_prism("eval --help");
+    CHECK(r.code == 0);
+    CHECK(r.out.find("--gallery-embeddings") != std::string::npos);
+  }
+}
+
+TEST_CASE("cli: prism select prints probabilities, threshold, keep and removed", "[dml][cli]") {
+  TempDir tmp;
+  const int64_t d = 8;
+  const Data mem = make_data(90, d, 3, 21), batch = make_data(12, d, 3, 22);
+  write_npy_f32(tmp("m.npy"), {90, d}, mem.e);
+  write_npy_i32(tmp("my.npy"), mem.y);
+  write_npy_f32(tmp("f.npy"), {12, d}, batch.e);
+  write_npy_i32(tmp("fy.npy"), batch.y);
+  const std::string base = "select --memory-embeddings " + tmp("m.npy") + " --memory-labels " +
+                           tmp("my.npy") + " --embeddings " + tmp("f.npy") + " --labels " + tmp("fy.npy") +
+                           " --num-classes 3";
+  for (const char* form : {"center", "full"}) {
+    CAPTURE(form);
+    const auto j = parse_json(run_prism(base + " --noise-rate 0.25 --json --form " + form));
+    REQUIRE(j["clean_probability"].size() == 12);
+    REQUIRE(j["keep"].size() == 12);
+    CHECK(j["r"].get<int64_t>() == 3);
+    // First step on an empty window: threshold = q, keep exactly P > q, removed = the others.
+    const double thr = j["threshold"].get<double>();
+    std::vector<int64_t> removed;
+    for (int i = 0; i < 12; ++i) {
+      const bool keep = j["keep"][i].get<bool>();
+      CHECK(keep == (j["clean_probability"][i].get<double>() > thr));
+      if (!keep) removed.push_back(i);
+    }
+    CHECK(j["removed"].get<std::vector<int64_t>>() == removed);
+    CHECK(removed.size() >= 3);
+  }
+  const auto table = run_prism(base + " --noise-rate 0.25");
+  CHECK(table.code == 0);
+  CHECK(table.out.find("P_clean") != std::string::npos);
+  require_failure(run_prism(base + " --noise-rate 0.25 --form middle"), {"middle", "center or full"});
+  require_failure(run_prism(base + " --noise-rate 1.5"), {"--noise-rate", "[0, 1]"});
+  write_npy_i32(tmp("fy_big.npy"), std::vector<int32_t>(12, 3));
+  require_failure(run_prism("select --memory-embeddings " + tmp("m.npy") + " --memory-labels " +
+                            tmp("my.npy") + " --embeddings " + tmp("f.npy") + " --labels " +
+                            tmp("fy_big.npy") + " --num-classes 3 --noise-rate 0.5"),
+                  {"fy_big.npy", "label 3", "--num-classes 3"});
+}
+
+TEST_CASE("cli: prism noise writes deterministic lists, cleaned twins and flags", "[dml][cli]") {
+  TempDir tmp;
+  std::string list;
+  for (int i = 0; i < 400; ++i)
+    list += "img/" + std::to_string(i) + ".jpg," + std::to_string(1 + i % 8) + "\n";
+  write_text(tmp("train.csv"), list);
+  const std::string base = "noise --list " + tmp("train.csv") + " --type symmetric --rate 0.4 ";
+  const auto j = parse_json(run_prism(base + "--seed 3 --out " + tmp("a.csv") + " --cleaned " +
+                                      tmp("a_clean.csv") + " --flags " + tmp("a_flags.npy") + " --json"));
+  CHECK(j["num_samples"].get<int64_t>() == 400);
+  CHECK(j["achieved_rate"].get<double>() == Approx(j["num_noisy"].get<double>() / 400));
+  parse_json(run_prism(base + "--seed 3 --out " + tmp("b.csv") + " --json"));
+  parse_json(run_prism(base + "--seed 4 --out " + tmp("c.csv") + " --json"));
+  CHECK(read_file(tmp("a.csv")) == read_file(tmp("b.csv")));
+  CHECK(read_file(tmp("a.csv")) != read_file(tmp("c.csv")));
+  // The cleaned twin gives back the flags that were written.
+  const ImageList noisy = read_image_list(tmp("a.csv")), cleaned = read_image_list(tmp("a_clean.csv"));
+  const auto flags = noise_flags_from_cleaned(noisy, cleaned, tmp("a_clean.csv"));
+  const NpyArray written = read_npy(tmp("a_flags.npy"));
+  REQUIRE(written.type == NpyType::u8);
+  CHECK(std::vector<uint8_t>(written.data.begin(), written.data.end()) == flags);
+
+  SECTION("small-cluster with features: chosen classes vanish, labels contiguous from 0") {
+    const Data f = make_data(400, 6, 8, 31);
+    write_npy_f32(tmp("feat.npy"), {400, 6}, f.e);
+    const auto s = parse_json(run_prism("noise --list " + tmp("train.csv") +
+                                        " --type small-cluster --rate 0.25 " + "--seed 1 --features " +
+                                        tmp("feat.npy") + " --out " + tmp("s.csv") + " --json"));
+    CHECK(s["removed_classes"].size() == 2);
+    CHECK(s["num_classes"].get<int64_t>() == 6);
+    const ImageList out = read_image_list(tmp("s.csv"));
+    std::vector<int32_t> labels = out.labels;
+    remap_labels_contiguous(labels);
+    CHECK(labels == out.labels);  // already 0..5 in order
+    require_failure(
+        run_prism("noise --list " + tmp("train.csv") + " --type small-cluster --rate 0.25 --out " +
+                  tmp("s2.csv") + " --root " + tmp("no_images")),
+        {"cannot decode image", "--features"});
+  }
+  SECTION("bad input: a CSV line without a label, negative labels, bad options") {
+    write_text(tmp("nolabel.csv"), "img/0.jpg,1\nimg/1.jpg\n");
+    require_failure(run_prism("noise --list " + tmp("nolabel.csv") + " --type symmetric --rate 0.2 --out " +
+                              tmp("x.csv")),
+                    {"nolabel.csv:2", "path,label"});
+    write_text(tmp("neg.csv"), "img/0.jpg,1\nimg/1.jpg,-4\n");
+    require_failure(
+        run_prism("noise --list " + tmp("neg.csv") + " --type symmetric --rate 0.2 --out " + tmp("x.csv")),
+        {"neg.csv:2", "-4"});
+    require_failure(
+        run_prism("noise --list " + tmp("train.csv") + " --type gaussian --rate 0.4 --out " + tmp("x.csv")),
+        {"gaussian", "symmetric or small-cluster"});
+    require_failure(run_prism(base + "--out " + tmp("x.npy")), {".csv"});
+    CHECK_FALSE(fs::exists(tmp("x.csv")));
+  }
+  SECTION(".npy labels in, .npy labels and flags out") {
+    write_npy_i32(tmp("labels.npy"), std::vector<int32_t>(300, 0));
+    require_failure(run_prism("noise --labels " + tmp("labels.npy") + " --type symmetric --rate 0.2 --out " +
+                              tmp("o.npy")),
+                    {"2 distinct labels"});
+    std::vector<int32_t> y(300);
+    for (int i = 0; i < 300; ++i) y[i] = i % 3;
+    write_npy_i32(tmp("labels.npy"), y);
+    parse_json(run_prism("noise --labels " + tmp("labels.npy") + " --type symmetric --rate 0.2 --out " +
+                         tmp("o.npy") + " --flags " + tmp("of.npy") + " --json"));
+    CHECK(read_npy_labels(tmp("o.npy")).size() == 300);
+  }
+}
+
+TEST_CASE("cli: eval and select read files written by numpy", "[dml][cli]") {
+  // The golden fixtures were written by np.save (tests/reference/make_dml_golden.py): float32 embeddings,
+  // int32 batch labels and int64 memory labels.
+  const std::string dir = std::string(PRISM_TEST_DATA_DIR) + "/dml/contrastive_";
+  const auto e = parse_json(
+      run_prism("eval --embeddings " + dir + "memory.npy --labels " + dir + "memory_labels.npy --json"));
+  CHECK(e["num_queries"].get<int64_t>() + e["num_skipped_queries"].get<int64_t>() == 40);
+  CHECK(e["map_at_r"].get<double>() > 0.0);
+  const auto s = parse_json(run_prism("select --memory-embeddings " + dir + "memory.npy --memory-labels " +
+                                      dir + "memory_labels.npy --embeddings " + dir + "emb.npy --labels " +
+                                      dir + "labels.npy --num-classes 5 --noise-rate 0.5 --json"));
+  CHECK(s["clean_probability"].size() == 12);
+  CHECK(s["r"].get<int64_t>() == 6);
+}
