@@ -8,4 +8,5 @@ void register_bench_dml(CLI::App* bench);  // bench_dml.cpp: `prism bench dml`
 void register_eval(CLI::App& app);         // eval.cpp
 void register_select(CLI::App& app);       // select.cpp
 void register_noise(CLI::App& app);        // noise.cpp
+void register_train(CLI::App& app);        // train.cpp: `prism train`, `prism compare`
 }  // namespace prism::cli
