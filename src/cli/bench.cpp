@@ -100,6 +100,7 @@ void register_bench(CLI::App& app) {
   auto* bench = app.add_subcommand("bench", "Benchmarks (ratios are measured in the same run)");
   bench->require_subcommand(1);
   register_bench_dml(bench);
+  register_bench_train(bench);
   auto* ops = bench->add_subcommand("ops", "SGEMM GFLOP/s and conv layer times, exact vs fast");
   static bool json = false;
   ops->add_flag("--json", json, "Print one JSON object on stdout");

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   prism::cli::register_eval(app);
   prism::cli::register_select(app);
   prism::cli::register_noise(app);
+  prism::cli::register_train(app);
   try {
     prism::apply_environment();
     app.parse(argc, argv);

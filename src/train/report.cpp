@@ -44,6 +44,7 @@ double tick_step(double lo, double hi, int target) {
 
 std::string fmt(double v) {
   char buf[32];
+  if (std::fabs(v) < 1e-12) v = 0;  // no "-0" tick labels
   if (std::fabs(v) >= 1e4 || (std::fabs(v) < 1e-3 && v != 0))
     std::snprintf(buf, sizeof buf, "%.2g", v);
   else
@@ -54,7 +55,11 @@ std::string fmt(double v) {
 
 std::string line_plot_svg(const std::string& title, const std::string& x_label, const std::string& y_label,
                           const std::vector<PlotSeries>& series) {
-  const double W = 640, H = 400, left = 70, right = 20, top = 40, bottom = 50;
+  // The legend sits under the x-axis label, one entry per line, so long names never cover the curves.
+  const double legend_line = 17;
+  const double W = 640, left = 70, right = 20, top = 40;
+  const double bottom = 50 + legend_line * static_cast<double>(series.size()) + 6;
+  const double H = 340 + bottom;
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (const auto& s : series)
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
@@ -87,7 +92,7 @@ std::string line_plot_svg(const std::string& title, const std::string& x_label, 
       << fmt(t) << "</text>\n";
   o << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << W - left - right << "\" height=\""
     << H - top - bottom << "\" fill=\"none\" stroke=\"#333\"/>\n";
-  o << "<text x=\"" << (left + W - right) / 2 << "\" y=\"" << H - 12 << "\" text-anchor=\"middle\">"
+  o << "<text x=\"" << (left + W - right) / 2 << "\" y=\"" << H - bottom + 36 << "\" text-anchor=\"middle\">"
     << escape_xml(x_label) << "</text>\n";
   o << "<text transform=\"translate(16," << (top + H - bottom) / 2
     << ") rotate(-90)\" text-anchor=\"middle\">" << escape_xml(y_label) << "</text>\n";
