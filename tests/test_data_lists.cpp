@@ -115,7 +115,7 @@ TEST_CASE("data setup: list with a cleaned twin, open split by class halves, sub
   REQUIRE(differs);  // Philox is deterministic: seeds 0 and 1 pick different 4-of-9 subsets, always
 }
 
-TEST_CASE("data setup: generated noise goes through the hook; missing hook is an error", "[data]") {
+TEST_CASE("data setup: generated noise goes through the hook, missing hook is an error", "[data]") {
   TempDir dir;
   write_list_tree(dir);
   Config c;

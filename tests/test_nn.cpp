@@ -177,7 +177,7 @@ TEST_CASE("nn: state() / load_state() round trip, deep copies, strict names", "[
   }
 }
 
-TEST_CASE("nn: zero_grad drops gradients; to(cpu) keeps handles", "[nn]") {
+TEST_CASE("nn: zero_grad drops gradients, to(cpu) keeps handles", "[nn]") {
   auto net = nn::make_model("mlp", mlp_options(4, {}, 3));
   sum((*net)(random_tensor({2, 4}, 3))).backward();
   for (auto& p : net->parameters()) CHECK(p.grad().defined());
@@ -331,7 +331,7 @@ TEST_CASE("nn: SGD steps equal the hand-computed torch.optim.SGD update", "[nn]"
   }
 }
 
-TEST_CASE("nn: Adam steps equal the hand-computed torch.optim.Adam update; state round trip", "[nn]") {
+TEST_CASE("nn: Adam steps equal the hand-computed torch.optim.Adam update, state round trip", "[nn]") {
   const Mode m = GENERATE(Mode::exact, Mode::fast);
   ScopedMode scoped(m);
   INFO("mode " << mode_name(m));

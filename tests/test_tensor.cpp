@@ -58,7 +58,7 @@ TEST_CASE("tensor: construction, metadata and contents", "[core]") {
   CHECK_THROWS_AS(Tensor::zeros({-1, 2}), prism::Error);
 }
 
-TEST_CASE("tensor: reshape is a view; clone, detach and copy_from copy or share as documented", "[core]") {
+TEST_CASE("tensor: reshape is a view, clone, detach and copy_from copy or share as documented", "[core]") {
   Tensor a = Tensor::from_vector({2, 3}, {1, 2, 3, 4, 5, 6});
   Tensor v = a.reshape({3, -1});
   CHECK(v.shape() == Shape{3, 2});
