@@ -4,4 +4,5 @@
 
 namespace prism::cli {
 void register_bench(CLI::App& app);
+void register_check(CLI::App& app);
 }  // namespace prism::cli

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "prism 0.1.0");
   prism::cli::register_bench(app);
+  prism::cli::register_check(app);
   try {
     prism::apply_environment();
     app.parse(argc, argv);
