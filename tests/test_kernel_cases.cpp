@@ -12,6 +12,7 @@
 
 #include "prism/core/random.hpp"
 #include "prism/core/runtime.hpp"
+#include "prism/kernels/optim.hpp"
 
 namespace prism::testing {
 
@@ -529,9 +530,7 @@ void add_optim_cases(Table& t) {
     });
   }
   t.add(Op::adam_update, "n=1000 lr=1e-3 wd=5e-4 t=3", [](CaseRun& r, Rng& g) {
-    AdamParams p{1e-3f, 0.9f, 0.999f, 1e-8f, 5e-4f, 0, 0};
-    p.step_size = static_cast<float>(1e-3 / (1 - std::pow(0.9, 3)));
-    p.bias_correction2_sqrt = static_cast<float>(std::sqrt(1 - std::pow(0.999, 3)));
+    const AdamParams p = kern::adam_params(1e-3, 0.9, 0.999, 1e-8, 5e-4, 3);
     std::vector<float> v = uniform(g, 1000, 0, 1e-3f);
     v[5] = 0.0f;
     r.backend().adam_update(r.inout("param", uniform(g, 1000, -1, 1)),

@@ -9,24 +9,27 @@
 namespace prism::cpu {
 
 void CpuBackend::contrastive_forward(float* row_loss, const float* sim, const int32_t* row_labels,
-                                     const int32_t* col_labels, const int32_t* row_mask, const int32_t* col_mask,
-                                     int64_t rows, int64_t cols, float margin, float pos_eps) {
+                                     const int32_t* col_labels, const int32_t* row_mask,
+                                     const int32_t* col_mask, int64_t rows, int64_t cols, float margin,
+                                     float pos_eps) {
   parallel_each(rows, 4, [&](int64_t i) {
-    row_loss[i] = kern::contrastive_row(sim, row_labels, col_labels, row_mask, col_mask, cols, margin, pos_eps, i);
+    row_loss[i] =
+        kern::contrastive_row(sim, row_labels, col_labels, row_mask, col_mask, cols, margin, pos_eps, i);
   });
 }
 
 void CpuBackend::contrastive_backward(float* dsim, const float* sim, const int32_t* row_labels,
-                                      const int32_t* col_labels, const int32_t* row_mask, const int32_t* col_mask,
-                                      int64_t rows, int64_t cols, float margin, float pos_eps, float scale) {
+                                      const int32_t* col_labels, const int32_t* row_mask,
+                                      const int32_t* col_mask, int64_t rows, int64_t cols, float margin,
+                                      float pos_eps, float scale) {
   parallel_each(rows * cols, 1 << 14, [&](int64_t idx) {
-    dsim[idx] =
-        kern::contrastive_grad_one(sim, row_labels, col_labels, row_mask, col_mask, cols, margin, pos_eps, scale, idx);
+    dsim[idx] = kern::contrastive_grad_one(sim, row_labels, col_labels, row_mask, col_mask, cols, margin,
+                                           pos_eps, scale, idx);
   });
 }
 
-// Same per-element arithmetic as kern::segment_mean_one (chunked over the group's rows), but walked row by row so
-// the inner loop runs over contiguous d and vectorises.
+// Same per-element arithmetic as kern::segment_mean_one (chunked over the group's rows), but walked row by
+// row so the inner loop runs over contiguous d and vectorises.
 void CpuBackend::segment_mean_rows(float* out, const float* in, const int32_t* order, const int32_t* offsets,
                                    int64_t groups, int64_t dim) {
   parallel_each(groups, 1, [&](int64_t g) {

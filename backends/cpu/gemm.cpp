@@ -1,8 +1,9 @@
-// Exact-mode GEMM on the CPU (fast path of the reference kern::gemm_one, bit-identical to it): BLIS-style packing
-// and an MR×NR register-blocked micro-kernel that vectorises across outputs (j) and keeps each output's k loop one
-// sequential fma chain. K is blocked by kReduceChunk: in chain order the accumulators carry over between blocks
-// (reloaded from C), in chunked order each block starts from 0 and is added to C — exactly the canonical orders.
-// Parallel over (row block × column group) tiles with oneTBB; no tile's result depends on another's.
+// Exact-mode GEMM on the CPU (fast path of the reference kern::gemm_one, bit-identical to it): BLIS-style
+// packing and an MR×NR register-blocked micro-kernel that vectorises across outputs (j) and keeps each
+// output's k loop one sequential fma chain. K is blocked by kReduceChunk: in chain order the accumulators
+// carry over between blocks (reloaded from C), in chunked order each block starts from 0 and is added to C —
+// exactly the canonical orders. Parallel over (row block × column group) tiles with oneTBB; no tile's result
+// depends on another's.
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
@@ -33,9 +34,9 @@ constexpr int64_t MR = 6, NR = 16;
 constexpr int64_t MR = 4, NR = 8;
 #endif
 constexpr int64_t KC = kern::kReduceChunk;  // the k block is the reduction chunk: both orders fall out of it
-constexpr int64_t MC = 96;                   // rows of A per task (a multiple of MR for AVX-512 and AVX2)
-constexpr int64_t NC = 4096;                 // columns of B packed at once
-constexpr int64_t NR_GROUP = 4;              // NR strips per task
+constexpr int64_t MC = 96;                  // rows of A per task (a multiple of MR for AVX-512 and AVX2)
+constexpr int64_t NC = 4096;                // columns of B packed at once
+constexpr int64_t NR_GROUP = 4;             // NR strips per task
 
 // How a micro-tile meets C: start from 0 and store; continue the chain from C; start from 0 and add to C.
 enum class TileInit { zero_store, load_store, zero_add };
@@ -106,7 +107,8 @@ inline void micro_kernel(int64_t kc, const float* Ap, const float* Bp, float* c,
     for (int i = 0; i < MR; ++i)
       for (int j = 0; j < NR; ++j) acc[i][j] = std::fma(Ap[k * MR + i], Bp[k * NR + j], acc[i][j]);
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) c[i * ldc + j] = init == TileInit::zero_add ? c[i * ldc + j] + acc[i][j] : acc[i][j];
+    for (int j = 0; j < NR; ++j)
+      c[i * ldc + j] = init == TileInit::zero_add ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 #endif
 }
 
@@ -147,7 +149,8 @@ void gemm_exact(float* C, const float* A, const float* B, int64_t M, int64_t N, 
                 bool trans_b, float alpha, GemmOrder order) {
   if (M <= 0 || N <= 0) return;
   if (K == 0) {
-    std::fill_n(C, M * N, 0.0f);
+    // The empty chain is +0, then scaled like any other output: alpha < 0 gives −0, as kern::gemm_one does.
+    std::fill_n(C, M * N, alpha == 1.0f ? 0.0f : alpha * 0.0f);
     return;
   }
   MatView a{A, trans_a ? 1 : K, trans_a ? M : 1};
@@ -184,7 +187,8 @@ void gemm_exact(float* C, const float* A, const float* B, int64_t M, int64_t N, 
             }
             // Edge tile: go through a full-size buffer, then copy the valid part.
             for (int64_t i = 0; i < MR; ++i)
-              for (int64_t j = 0; j < NR; ++j) edge[i * NR + j] = (i < rows && j < cols) ? c[i * N + j] : 0.0f;
+              for (int64_t j = 0; j < NR; ++j)
+                edge[i * NR + j] = (i < rows && j < cols) ? c[i * N + j] : 0.0f;
             micro_kernel(kc, Ap.data() + r * kc, Bp.data() + s * kc * NR, edge, NR, init);
             for (int64_t i = 0; i < rows; ++i)
               for (int64_t j = 0; j < cols; ++j) c[i * N + j] = edge[i * NR + j];

@@ -1,6 +1,6 @@
 // Fast-mode GEMM on the CPU: Eigen's GEBP kernel, split across oneTBB threads by column (or row) blocks.
-// Eigen's k blocking and summation order differ from the canonical chain, so results agree with exact mode only
-// within rounding (tolerance in tests/test_parity.cpp).
+// Eigen's k blocking and summation order differ from the canonical chain, so results agree with exact mode
+// only within rounding (tolerance in tests/test_parity.cpp).
 #include <tbb/parallel_for.h>
 
 #include <Eigen/Core>
@@ -26,8 +26,8 @@ void with_op(const float* p, int64_t rows, int64_t cols, bool trans, F&& f) {
 }
 }  // namespace
 
-void gemm_fast(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a, bool trans_b,
-               float alpha) {
+void gemm_fast(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
+               bool trans_b, float alpha) {
   if (M <= 0 || N <= 0) return;
   if (K == 0) {
     std::fill_n(C, M * N, 0.0f);

@@ -22,7 +22,8 @@ void parallel_each(int64_t n, int64_t grain, F&& f) {
   });
 }
 
-// kern::chunked_reduce with the chunk partials computed in parallel: bit-identical to the sequential definition.
+// kern::chunked_reduce with the chunk partials computed in parallel: bit-identical to the sequential
+// definition.
 template <class T, class Step>
 T parallel_chunked_reduce(int64_t n, Step step) {
   const int64_t chunks = (n + kern::kReduceChunk - 1) / kern::kReduceChunk;

@@ -1,5 +1,5 @@
-// CPU reductions. Exact: the canonical chunked order of kernels/reduce.hpp (chunks spread over threads, partials
-// added in order). Fast: oneTBB parallel_reduce with vectorised partial sums, order free.
+// CPU reductions. Exact: the canonical chunked order of kernels/reduce.hpp (chunks spread over threads,
+// partials added in order). Fast: oneTBB parallel_reduce with vectorised partial sums, order free.
 #include <tbb/parallel_reduce.h>
 
 #include <Eigen/Core>
@@ -42,7 +42,8 @@ void CpuBackend::reduce_mid(float* out, const float* in, int64_t outer, int64_t 
   }
   auto add = [&](int64_t i, float acc) { return acc + in[i]; };
   if (mid >= 4 || len <= 4 * kern::kReduceChunk) {
-    parallel_each(mid, 1, [&](int64_t m) { out[m] = kern::chunked_reduce_mid<float>(m, outer, mid, inner, add); });
+    parallel_each(mid, 1,
+                  [&](int64_t m) { out[m] = kern::chunked_reduce_mid<float>(m, outer, mid, inner, add); });
     return;
   }
   for (int64_t m = 0; m < mid; ++m) out[m] = parallel_chunked_reduce_mid<float>(m, outer, mid, inner, add);

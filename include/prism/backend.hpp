@@ -1,7 +1,8 @@
 // The backend interface: every primitive kernel a backend (cpu, cuda) provides, grouped by op family.
-// Signatures follow one habit: outputs (and saved intermediates) first, then inputs, then sizes. Pointers live on the
-// backend's device; sizes are element counts. The canonical exact-mode arithmetic of each kernel is stated beside it
-// and spelled out in docs/numerics.md; fast mode may reorder freely within each op's documented tolerance.
+// Signatures follow one habit: outputs (and saved intermediates) first, then inputs, then sizes. Pointers
+// live on the backend's device; sizes are element counts. The canonical exact-mode arithmetic of each kernel
+// is stated beside it and spelled out in docs/numerics.md; fast mode may reorder freely within each op's
+// documented tolerance.
 #pragma once
 #include <array>
 #include <cstddef>
@@ -18,8 +19,9 @@ enum class DeviceType { cpu, cuda };
 const char* mode_name(Mode m);
 const char* device_name(DeviceType d);
 
-// Every kernel of the interface, forward and backward. The parity test walks this list; a static_assert ties it to
-// the name table, so an op cannot be added without a name (and a parity case — tests/test_parity.cpp checks).
+// Every kernel of the interface, forward and backward. The parity test walks this list; a static_assert ties
+// it to the name table, so an op cannot be added without a name (and a parity case — tests/test_parity.cpp
+// checks).
 enum class Op : int {
   fill,
   copy,
@@ -88,21 +90,24 @@ inline constexpr std::array<std::string_view, static_cast<int>(Op::count)> kOpNa
     "copy_rows",
 };
 static_assert(kOpNames.size() == static_cast<size_t>(Op::count), "every Op needs a name");
-inline std::string_view op_name(Op op) { return kOpNames[static_cast<int>(op)]; }
+inline std::string_view op_name(Op op) {
+  return kOpNames[static_cast<int>(op)];
+}
 
 enum class UnaryOp : int { relu, exp, log, neg, square, sqrt };
 enum class BinaryOp : int { add, sub, mul, div };
 
 // Order of the reduction axis of a GEMM (DESIGN §3 rules 2 and 3).
 //   chain:   each output is one FMA chain over k = 0..K-1 from 0 (forward products, input gradients).
-//   chunked: k is cut into chunks of kern::kReduceChunk; each chunk is an FMA chain from 0; the chunk partials are
+//   chunked: k is cut into chunks of kern::kReduceChunk; each chunk is an FMA chain from 0; the chunk
+//   partials are
 //            added in order, p0 + p1 + … (weight gradients: the reduction runs over the batch).
 enum class GemmOrder : int { chain, chunked };
 
 struct Conv2dShape {
-  int64_t n, c, h, w;     // input N×C×H×W
-  int64_t kh, kw;         // kernel
-  int64_t stride, pad;    // same in both directions
+  int64_t n, c, h, w;   // input N×C×H×W
+  int64_t kh, kw;       // kernel
+  int64_t stride, pad;  // same in both directions
   PRISM_HD int64_t oh() const { return (h + 2 * pad - kh) / stride + 1; }  // host and device (kernel bodies)
   PRISM_HD int64_t ow() const { return (w + 2 * pad - kw) / stride + 1; }
 };
@@ -114,10 +119,14 @@ struct Pool2dShape {
   PRISM_HD int64_t ow() const { return (w + 2 * pad - k) / stride + 1; }
 };
 
+// Build with kern::adam_params (kernels/optim.hpp), which derives the last four fields on the host in double.
 struct AdamParams {
   float lr, beta1, beta2, eps, weight_decay;
-  float step_size;          // lr / (1 − beta1^t), computed once on the host in double
+  float step_size;              // lr / (1 − beta1^t), computed once on the host in double
   float bias_correction2_sqrt;  // sqrt(1 − beta2^t), likewise
+  // 1 − beta1 and 1 − beta2 from the double betas, rounded once: torch multiplies by the Python float (1 − β), and
+  // 1.0f − 0.999f is 1.3e-5 away (relative) from float(1 − 0.999).
+  float one_minus_beta1, one_minus_beta2;
 };
 
 struct SgdParams {
@@ -133,7 +142,8 @@ class Backend {
   virtual bool supports(Op op) const = 0;
   virtual void synchronize() {}
 
-  // ---- memory ------------------------------------------------------------------------------------------------
+  // ---- memory
+  // ------------------------------------------------------------------------------------------------
   virtual void* alloc(size_t bytes) = 0;
   virtual void dealloc(void* p, size_t bytes) = 0;
   virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
@@ -142,19 +152,23 @@ class Backend {
   virtual void fill_f32(float* x, float value, int64_t n) = 0;
   virtual void fill_i32(int32_t* x, int32_t value, int64_t n) = 0;
 
-  // ---- gemm --------------------------------------------------------------------------------------------------
-  // C[M,N] = alpha · op(A)[M,K] · op(B)[K,N], row-major; op(A) = A (M×K) or Aᵀ (A stored K×M) per trans_a.
-  // Exact: the reduction in `order`, then one multiply by alpha (skipped when alpha == 1).
+  // ---- gemm
+  // -------------------------------------------------------------------------------------------------- C[M,N]
+  // = alpha · op(A)[M,K] · op(B)[K,N], row-major; op(A) = A (M×K) or Aᵀ (A stored K×M) per trans_a. Exact:
+  // the reduction in `order`, then one multiply by alpha (skipped when alpha == 1).
   virtual void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
                     bool trans_b, float alpha, GemmOrder order) = 0;
 
-  // ---- conv (im2col lowering) -------------------------------------------------------------------------------
-  // col[(n·OH + oh)·OW + ow, (c·KH + ky)·KW + kx] = in[n, c, oh·s − p + ky, ow·s − p + kx] (0 outside).
+  // ---- conv (im2col lowering)
+  // ------------------------------------------------------------------------------- col[(n·OH + oh)·OW + ow,
+  // (c·KH + ky)·KW + kx] = in[n, c, oh·s − p + ky, ow·s − p + kx] (0 outside).
   virtual void im2col(float* col, const float* in, const Conv2dShape& s) = 0;
-  // The adjoint, written as a gather: din[n,c,y,x] = Σ over (ky, kx) ascending of the col entries that read it.
+  // The adjoint, written as a gather: din[n,c,y,x] = Σ over (ky, kx) ascending of the col entries that read
+  // it.
   virtual void col2im(float* din, const float* col, const Conv2dShape& s) = 0;
 
-  // ---- elementwise -------------------------------------------------------------------------------------------
+  // ---- elementwise
+  // -------------------------------------------------------------------------------------------
   virtual void unary_forward(UnaryOp op, float* out, const float* in, int64_t n) = 0;
   // din = dout · f'(in); `out` is the forward output (used by exp, sqrt). ReLU'(0) = 0.
   virtual void unary_backward(UnaryOp op, float* din, const float* dout, const float* in, const float* out,
@@ -162,10 +176,11 @@ class Backend {
   virtual void binary(BinaryOp op, float* out, const float* a, const float* b, int64_t n) = 0;
   virtual void binary_scalar(BinaryOp op, float* out, const float* a, float b, int64_t n) = 0;
   // out[o, m, i] = a[o, m, i] op b[m]  — bias over rows (inner = 1) or channels (inner = H·W).
-  virtual void broadcast_binary(BinaryOp op, float* out, const float* a, const float* b, int64_t outer, int64_t mid,
-                                int64_t inner) = 0;
+  virtual void broadcast_binary(BinaryOp op, float* out, const float* a, const float* b, int64_t outer,
+                                int64_t mid, int64_t inner) = 0;
 
-  // ---- reductions (exact: chunks of kReduceChunk in index order, chunk partials added in order) ---------------
+  // ---- reductions (exact: chunks of kReduceChunk in index order, chunk partials added in order)
+  // ---------------
   virtual void reduce_sum(float* out1, const float* in, int64_t n) = 0;
   // out[m] = Σ_{o,i} in[o, m, i], the axis taken in the order o·inner + i.
   virtual void reduce_mid(float* out, const float* in, int64_t outer, int64_t mid, int64_t inner) = 0;
@@ -174,54 +189,67 @@ class Backend {
   // out[b, c, r] = in[b, r, c] for each of `batch` matrices.
   virtual void transpose(float* out, const float* in, int64_t batch, int64_t rows, int64_t cols) = 0;
 
-  // ---- pooling -----------------------------------------------------------------------------------------------
-  // Max over the window; ties keep the first in (ky, kx) order; padding is −inf. argmax holds the flat input index.
+  // ---- pooling
+  // ----------------------------------------------------------------------------------------------- Max over
+  // the window; ties keep the first in (ky, kx) order; padding is −inf. argmax holds the flat input index.
   virtual void maxpool2d_forward(float* out, int32_t* argmax, const float* in, const Pool2dShape& s) = 0;
   // Gather: din[n,c,y,x] = Σ over windows (oh, ow ascending) whose argmax is (y, x) of dout.
-  virtual void maxpool2d_backward(float* din, const float* dout, const int32_t* argmax, const Pool2dShape& s) = 0;
+  virtual void maxpool2d_backward(float* din, const float* dout, const int32_t* argmax,
+                                  const Pool2dShape& s) = 0;
   // Mean over the window, padding counted (count_include_pad, torch's default), divided by k·k.
   virtual void avgpool2d_forward(float* out, const float* in, const Pool2dShape& s) = 0;
   virtual void avgpool2d_backward(float* din, const float* dout, const Pool2dShape& s) = 0;
 
-  // ---- batch norm (channels at axis 1; x viewed as [N, C, HW]) ------------------------------------------------
-  // mean[c] = Σx / M; var[c] = Σ (x − mean)² / M (biased), both chunked over the M = N·HW axis.
+  // ---- batch norm (channels at axis 1; x viewed as [N, C, HW])
+  // ------------------------------------------------ mean[c] = Σx / M; var[c] = Σ (x − mean)² / M (biased),
+  // both chunked over the M = N·HW axis.
   virtual void batchnorm_stats(float* mean, float* var, const float* x, int64_t n, int64_t c, int64_t hw) = 0;
   // y = fma(gamma, (x − mean) · invstd, beta), invstd = 1 / sqrt(var + eps).
-  virtual void batchnorm_forward(float* y, const float* x, const float* mean, const float* var, const float* gamma,
-                                 const float* beta, float eps, int64_t n, int64_t c, int64_t hw) = 0;
+  virtual void batchnorm_forward(float* y, const float* x, const float* mean, const float* var,
+                                 const float* gamma, const float* beta, float eps, int64_t n, int64_t c,
+                                 int64_t hw) = 0;
   // Training-mode backward (batch statistics): dgamma = Σ dy·x̂, dbeta = Σ dy,
   // dx = (gamma·invstd / M) · (M·dy − dbeta − x̂·dgamma).
   virtual void batchnorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
-                                  const float* mean, const float* var, const float* gamma, float eps, int64_t n,
-                                  int64_t c, int64_t hw) = 0;
+                                  const float* mean, const float* var, const float* gamma, float eps,
+                                  int64_t n, int64_t c, int64_t hw) = 0;
   // running ← (1 − momentum)·running + momentum·batch, the variance made unbiased with M / (M − 1).
   virtual void batchnorm_update_running(float* running_mean, float* running_var, const float* mean,
                                         const float* var, float momentum, int64_t count, int64_t c) = 0;
 
-  // ---- row-wise L2 normalisation ------------------------------------------------------------------------------
-  // norm[r] = max(sqrt(Σ x²), eps), y = x / norm.
-  virtual void l2_normalize_forward(float* y, float* norm, const float* x, int64_t rows, int64_t dim, float eps) = 0;
+  // ---- row-wise L2 normalisation
+  // ------------------------------------------------------------------------------ norm[r] = max(sqrt(Σ x²),
+  // eps), y = x / norm.
+  virtual void l2_normalize_forward(float* y, float* norm, const float* x, int64_t rows, int64_t dim,
+                                    float eps) = 0;
   // dx = (dy − y·(y·dy)) / norm.
-  virtual void l2_normalize_backward(float* dx, const float* dy, const float* y, const float* norm, int64_t rows,
-                                     int64_t dim, float eps) = 0;
+  virtual void l2_normalize_backward(float* dx, const float* dy, const float* y, const float* norm,
+                                     int64_t rows, int64_t dim, float eps) = 0;
   // out[r, :] = softmax(in[r, :]) with the row max subtracted.
   virtual void softmax_rows(float* out, const float* in, int64_t rows, int64_t cols) = 0;
 
-  // ---- optimizers (torch.optim semantics; weight decay added to the gradient) --------------------------------
-  virtual void sgd_update(float* param, float* momentum_buf, const float* grad, int64_t n, const SgdParams& p) = 0;
-  virtual void adam_update(float* param, float* m, float* v, const float* grad, int64_t n, const AdamParams& p) = 0;
+  // ---- optimizers (torch.optim semantics; weight decay added to the gradient)
+  // --------------------------------
+  virtual void sgd_update(float* param, float* momentum_buf, const float* grad, int64_t n,
+                          const SgdParams& p) = 0;
+  virtual void adam_update(float* param, float* m, float* v, const float* grad, int64_t n,
+                           const AdamParams& p) = 0;
 
-  // ---- fused metric-learning kernels -------------------------------------------------------------------------
-  // Contrastive loss rows: row_loss[i] = Σ_j [y_i = y'_j, s_ij < 1 − pos_eps](1 − s_ij) + [y_i ≠ y'_j, s_ij > margin] s_ij
-  // over columns with col_mask ≠ 0, for rows with row_mask ≠ 0 (others 0). Masks may be null (= all on).
+  // ---- fused metric-learning kernels
+  // ------------------------------------------------------------------------- Contrastive loss rows:
+  // row_loss[i] = Σ_j [y_i = y'_j, s_ij < 1 − pos_eps](1 − s_ij) + [y_i ≠ y'_j, s_ij > margin] s_ij over
+  // columns with col_mask ≠ 0, for rows with row_mask ≠ 0 (others 0). Masks may be null (= all on).
   virtual void contrastive_forward(float* row_loss, const float* sim, const int32_t* row_labels,
-                                   const int32_t* col_labels, const int32_t* row_mask, const int32_t* col_mask,
-                                   int64_t rows, int64_t cols, float margin, float pos_eps) = 0;
+                                   const int32_t* col_labels, const int32_t* row_mask,
+                                   const int32_t* col_mask, int64_t rows, int64_t cols, float margin,
+                                   float pos_eps) = 0;
   // dsim[i, j] = scale · (−1 active positive, +1 active negative, 0 otherwise); scale = dloss / rows_divisor.
   virtual void contrastive_backward(float* dsim, const float* sim, const int32_t* row_labels,
-                                    const int32_t* col_labels, const int32_t* row_mask, const int32_t* col_mask,
-                                    int64_t rows, int64_t cols, float margin, float pos_eps, float scale) = 0;
-  // out[g, :] = mean of in[order[offsets[g]] … order[offsets[g+1] − 1], :] (chunked sum, then ÷ count); 0 if empty.
+                                    const int32_t* col_labels, const int32_t* row_mask,
+                                    const int32_t* col_mask, int64_t rows, int64_t cols, float margin,
+                                    float pos_eps, float scale) = 0;
+  // out[g, :] = mean of in[order[offsets[g]] … order[offsets[g+1] − 1], :] (chunked sum, then ÷ count); 0 if
+  // empty.
   virtual void segment_mean_rows(float* out, const float* in, const int32_t* order, const int32_t* offsets,
                                  int64_t groups, int64_t dim) = 0;
   // dst[dst_rows[j], :] = src[src_rows[j], :] for j < count.

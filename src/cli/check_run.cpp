@@ -16,13 +16,15 @@
 #include "prism/core/random.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/core/tensor.hpp"
+#include "prism/kernels/optim.hpp"
 
 namespace prism::cli {
 
 namespace {
 
 constexpr int64_t kClasses = 10, kPerClass = 4, kEmbed = 32, kImage = 28, kWindow = 5;
-constexpr float kMargin = 0.5f, kPosEps = 1e-5f, kLr = 1e-3f, kWeightDecay = 5e-4f;
+constexpr float kMargin = 0.5f, kPosEps = 1e-5f;
+constexpr double kLr = 1e-3, kWeightDecay = 5e-4;
 
 StateEntry entry(const std::string& name, const Tensor& t) {
   StateEntry e;
@@ -271,9 +273,7 @@ class FmnistCheckRun final : public CheckRun {
 
   // torch.optim.Adam with weight decay added to the gradient; bias corrections computed once in double.
   void adam_step(int64_t t) {
-    AdamParams p{kLr, 0.9f, 0.999f, 1e-8f, kWeightDecay, 0.0f, 0.0f};
-    p.step_size = static_cast<float>(kLr / (1.0 - std::pow(0.9, static_cast<double>(t))));
-    p.bias_correction2_sqrt = static_cast<float>(std::sqrt(1.0 - std::pow(0.999, static_cast<double>(t))));
+    const AdamParams p = kern::adam_params(kLr, 0.9, 0.999, 1e-8, kWeightDecay, t);
     NoGradGuard no_grad;
     for (Param& q : params_) {
       Tensor g = q.value.grad();

@@ -1,5 +1,5 @@
-// The backward pass: deterministic topological sort of the recorded nodes, reverse walk, gradient accumulation.
-// Reference code (micrograd's algorithm over tensors).
+// The backward pass: deterministic topological sort of the recorded nodes, reverse walk, gradient
+// accumulation. Reference code (micrograd's algorithm over tensors).
 #include "prism/core/autograd.hpp"
 
 #include <unordered_map>
@@ -12,7 +12,8 @@ namespace prism {
 namespace {
 thread_local bool g_grad_enabled = true;
 
-// grad += g, or grad = g for the first contribution. Contributions arrive in the fixed reverse-topological order.
+// grad += g, or grad = g for the first contribution. Contributions arrive in the fixed reverse-topological
+// order.
 void accumulate(Tensor& slot, const Tensor& g) {
   if (!slot.defined()) {
     slot = g;
@@ -24,9 +25,15 @@ void accumulate(Tensor& slot, const Tensor& g) {
 }
 }  // namespace
 
-bool grad_enabled() { return g_grad_enabled; }
-NoGradGuard::NoGradGuard() : saved_(g_grad_enabled) { g_grad_enabled = false; }
-NoGradGuard::~NoGradGuard() { g_grad_enabled = saved_; }
+bool grad_enabled() {
+  return g_grad_enabled;
+}
+NoGradGuard::NoGradGuard() : saved_(g_grad_enabled) {
+  g_grad_enabled = false;
+}
+NoGradGuard::~NoGradGuard() {
+  g_grad_enabled = saved_;
+}
 
 bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   if (!g_grad_enabled) return false;
@@ -49,7 +56,8 @@ void record(Tensor& output, const char* name, std::vector<Tensor> inputs,
 }
 
 void run_backward(const Tensor& root, const Tensor& seed) {
-  if (!root.requires_grad()) throw Error("backward(): the tensor does not require grad (no recorded history)");
+  if (!root.requires_grad())
+    throw Error("backward(): the tensor does not require grad (no recorded history)");
   NoGradGuard no_recording;  // backward rules are built from ops; they must not extend the graph
   // Post-order DFS over tensors with history; iterative to survive deep graphs.
   std::vector<TensorImpl*> order;
@@ -87,14 +95,15 @@ void run_backward(const Tensor& root, const Tensor& seed) {
     Node& node = *t->grad_fn;
     std::vector<Tensor> in_grads = node.backward(grad_out);
     if (in_grads.size() != node.inputs.size())
-      throw Error(std::string("autograd: backward of '") + node.name + "' returned the wrong number of gradients");
+      throw Error(std::string("autograd: backward of '") + node.name +
+                  "' returned the wrong number of gradients");
     for (size_t k = 0; k < in_grads.size(); ++k) {
       const Tensor& in = node.inputs[k];
       const Tensor& gk = in_grads[k];
       if (!gk.defined() || !in.defined() || !in.requires_grad()) continue;
       if (gk.shape() != in.shape())
-        throw Error(std::string("autograd: '") + node.name + "' gave gradient " + gk.describe() + " for input " +
-                    in.describe());
+        throw Error(std::string("autograd: '") + node.name + "' gave gradient " + gk.describe() +
+                    " for input " + in.describe());
       if (in.grad_fn())
         accumulate(grads[in.impl()], gk);
       else

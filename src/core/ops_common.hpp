@@ -23,14 +23,19 @@ inline void require_same_device(const Tensor& a, const Tensor& b, const char* op
           "inputs on different devices: " + a.describe() + " and " + b.describe());
 }
 
-inline Tensor like(const Tensor& t, const Shape& shape) { return Tensor::empty(shape, DType::f32, t.device()); }
-inline Tensor like(const Tensor& t) { return like(t, t.shape()); }
+inline Tensor like(const Tensor& t, const Shape& shape) {
+  return Tensor::empty(shape, DType::f32, t.device());
+}
+inline Tensor like(const Tensor& t) {
+  return like(t, t.shape());
+}
 
 // out[o, m, i] = b[m] for an [outer, mid, inner] output (broadcast of a per-row/per-channel vector).
 inline Tensor expand_mid(const Tensor& b, int64_t outer, int64_t mid, int64_t inner, const Shape& shape) {
   Tensor zeros = Tensor::zeros(shape, DType::f32, b.device());
   Tensor out = like(b, shape);
-  b.backend().broadcast_binary(BinaryOp::add, out.data_f32(), zeros.data_f32(), b.data_f32(), outer, mid, inner);
+  b.backend().broadcast_binary(BinaryOp::add, out.data_f32(), zeros.data_f32(), b.data_f32(), outer, mid,
+                               inner);
   return out;
 }
 

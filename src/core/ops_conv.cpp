@@ -1,7 +1,8 @@
 // conv2d (im2col + GEMM), max/avg pooling and global average pooling, with their gradients.
 // Conv forward: rows = im2col(x) [N·OH·OW, C·KH·KW]; out_rows = rows · Wᵀ (chain over (c, ky, kx));
-// out = per-image transpose to NCHW, + bias. Backward: g_rows = transpose(g); dW = g_rowsᵀ · rows (chunked over the
-// N·OH·OW axis); d rows = g_rows · W; dx = col2im(d rows); db = Σ g over (n, oh, ow). Derivation: docs/autograd.md.
+// out = per-image transpose to NCHW, + bias. Backward: g_rows = transpose(g); dW = g_rowsᵀ · rows (chunked
+// over the N·OH·OW axis); d rows = g_rows · W; dx = col2im(d rows); db = Σ g over (n, oh, ow). Derivation:
+// docs/autograd.md.
 #include "ops_common.hpp"
 #include "prism/core/ops.hpp"
 
@@ -30,13 +31,16 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
   Tensor rows = like(x, {R, CKK});
   be.im2col(rows.data_f32(), x.data_f32(), s);
   Tensor out_rows = like(x, {R, Co});
-  be.gemm(out_rows.data_f32(), rows.data_f32(), w.data_f32(), R, Co, CKK, false, true, 1.0f, GemmOrder::chain);
+  be.gemm(out_rows.data_f32(), rows.data_f32(), w.data_f32(), R, Co, CKK, false, true, 1.0f,
+          GemmOrder::chain);
   Tensor out = like(x, {s.n, Co, s.oh(), s.ow()});
   be.transpose(out.data_f32(), out_rows.data_f32(), s.n, P, Co);
-  if (b.defined()) be.broadcast_binary(BinaryOp::add, out.data_f32(), out.data_f32(), b.data_f32(), s.n, Co, P);
+  if (b.defined())
+    be.broadcast_binary(BinaryOp::add, out.data_f32(), out.data_f32(), b.data_f32(), s.n, Co, P);
 
   Tensor W = w.detach();
-  const bool need_x = x.requires_grad(), need_w = w.requires_grad(), need_b = b.defined() && b.requires_grad();
+  const bool need_x = x.requires_grad(), need_w = w.requires_grad(),
+             need_b = b.defined() && b.requires_grad();
   record(out, "conv2d", {x, w, b}, [rows, W, s, Co, P, R, CKK, need_x, need_w, need_b](const Tensor& g) {
     Backend& be = g.backend();
     Tensor g_rows = like(g, {R, Co});
@@ -44,7 +48,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
     Tensor gx, gw, gb;
     if (need_w) {
       gw = like(g, W.shape());
-      be.gemm(gw.data_f32(), g_rows.data_f32(), rows.data_f32(), Co, CKK, R, true, false, 1.0f, GemmOrder::chunked);
+      be.gemm(gw.data_f32(), g_rows.data_f32(), rows.data_f32(), Co, CKK, R, true, false, 1.0f,
+              GemmOrder::chunked);
     }
     if (need_x) {
       Tensor d_rows = like(g, {R, CKK});
@@ -66,7 +71,8 @@ namespace {
 Pool2dShape pool_shape(const Tensor& x, int64_t k, int64_t stride, int64_t pad, const char* op) {
   require_f32(x, op, "x");
   require(x.dim() == 4, op, "needs [N, C, H, W], got " + x.describe());
-  require(k >= 1 && stride >= 1 && pad >= 0 && pad * 2 <= k, op, "needs k >= 1, stride >= 1, 0 <= pad <= k/2");
+  require(k >= 1 && stride >= 1 && pad >= 0 && pad * 2 <= k, op,
+          "needs k >= 1, stride >= 1, 0 <= pad <= k/2");
   Pool2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), k, stride, pad};
   require(s.oh() > 0 && s.ow() > 0, op, "window larger than padded input " + x.describe());
   return s;

@@ -1,4 +1,5 @@
-// Elementwise ops with the broadcasting the nets need (b of shape [a.size(1)] along axis 1), and their gradients.
+// Elementwise ops with the broadcasting the nets need (b of shape [a.size(1)] along axis 1), and their
+// gradients.
 #include "ops_common.hpp"
 #include "prism/core/ops.hpp"
 
@@ -49,7 +50,8 @@ Tensor binary_op(BinaryOp op, const char* name, const Tensor& a, const Tensor& b
       if (same)
         be.binary(BinaryOp::mul, ga.data_f32(), g.data_f32(), B.data_f32(), g.numel());
       else
-        be.broadcast_binary(BinaryOp::mul, ga.data_f32(), g.data_f32(), B.data_f32(), bc.outer, bc.mid, bc.inner);
+        be.broadcast_binary(BinaryOp::mul, ga.data_f32(), g.data_f32(), B.data_f32(), bc.outer, bc.mid,
+                            bc.inner);
     } else {
       ga = g;
     }
@@ -90,9 +92,15 @@ Tensor unary_op(UnaryOp op, const char* name, const Tensor& x) {
 
 }  // namespace
 
-Tensor add(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::add, "add", a, b); }
-Tensor sub(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::sub, "sub", a, b); }
-Tensor mul(const Tensor& a, const Tensor& b) { return binary_op(BinaryOp::mul, "mul", a, b); }
+Tensor add(const Tensor& a, const Tensor& b) {
+  return binary_op(BinaryOp::add, "add", a, b);
+}
+Tensor sub(const Tensor& a, const Tensor& b) {
+  return binary_op(BinaryOp::sub, "sub", a, b);
+}
+Tensor mul(const Tensor& a, const Tensor& b) {
+  return binary_op(BinaryOp::mul, "mul", a, b);
+}
 
 Tensor scale(const Tensor& a, float s) {
   require_f32(a, "scale", "a");
@@ -114,12 +122,21 @@ Tensor add_scalar(const Tensor& a, float s) {
   return out;
 }
 
-Tensor relu(const Tensor& x) { return unary_op(UnaryOp::relu, "relu", x); }
-Tensor exp(const Tensor& x) { return unary_op(UnaryOp::exp, "exp", x); }
-Tensor log(const Tensor& x) { return unary_op(UnaryOp::log, "log", x); }
-Tensor square(const Tensor& x) { return unary_op(UnaryOp::square, "square", x); }
+Tensor relu(const Tensor& x) {
+  return unary_op(UnaryOp::relu, "relu", x);
+}
+Tensor exp(const Tensor& x) {
+  return unary_op(UnaryOp::exp, "exp", x);
+}
+Tensor log(const Tensor& x) {
+  return unary_op(UnaryOp::log, "log", x);
+}
+Tensor square(const Tensor& x) {
+  return unary_op(UnaryOp::square, "square", x);
+}
 
-// ---- reductions ---------------------------------------------------------------------------------------------------
+// ---- reductions
+// ---------------------------------------------------------------------------------------------------
 
 Tensor sum(const Tensor& x) {
   require_f32(x, "sum", "x");
@@ -127,9 +144,8 @@ Tensor sum(const Tensor& x) {
   x.backend().reduce_sum(out.data_f32(), x.data_f32(), x.numel());
   const Shape shape = x.shape();
   const int64_t n = x.numel();
-  record(out, "sum", {x}, [shape, n](const Tensor& g) {
-    return std::vector<Tensor>{expand_mid(g, 1, 1, n, shape)};
-  });
+  record(out, "sum", {x},
+         [shape, n](const Tensor& g) { return std::vector<Tensor>{expand_mid(g, 1, 1, n, shape)}; });
   return out;
 }
 

@@ -11,7 +11,8 @@ using detail::require_f32;
 using detail::require_same_device;
 
 namespace {
-Tensor gemm_new(const Tensor& a, const Tensor& b, int64_t M, int64_t N, int64_t K, bool ta, bool tb, GemmOrder order) {
+Tensor gemm_new(const Tensor& a, const Tensor& b, int64_t M, int64_t N, int64_t K, bool ta, bool tb,
+                GemmOrder order) {
   Tensor c = like(a, {M, N});
   a.backend().gemm(c.data_f32(), a.data_f32(), b.data_f32(), M, N, K, ta, tb, 1.0f, order);
   return c;
@@ -22,18 +23,19 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   require_f32(a, "matmul", "a");
   require_f32(b, "matmul", "b");
   require_same_device(a, b, "matmul");
-  require(a.dim() == 2 && b.dim() == 2, "matmul", "needs 2-D inputs, got " + a.describe() + " and " + b.describe());
+  require(a.dim() == 2 && b.dim() == 2, "matmul",
+          "needs 2-D inputs, got " + a.describe() + " and " + b.describe());
   const int64_t M = ta ? a.size(1) : a.size(0), K = ta ? a.size(0) : a.size(1);
   const int64_t Kb = tb ? b.size(1) : b.size(0), N = tb ? b.size(0) : b.size(1);
-  require(K == Kb, "matmul", "inner sizes differ: " + a.describe() + (ta ? "ᵀ" : "") + " · " + b.describe() +
-                                 (tb ? "ᵀ" : ""));
+  require(K == Kb, "matmul",
+          "inner sizes differ: " + a.describe() + (ta ? "ᵀ" : "") + " · " + b.describe() + (tb ? "ᵀ" : ""));
   Tensor c = gemm_new(a, b, M, N, K, ta, tb, GemmOrder::chain);
   Tensor A = a.detach(), B = b.detach();
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
   record(c, "matmul", {a, b}, [A, B, M, N, K, ta, tb, need_a, need_b](const Tensor& g) {
     Tensor da, db;
     if (need_a)
-      da = ta ? gemm_new(B, g, K, M, N, tb, true, GemmOrder::chunked)    // dA = op(B) · dCᵀ, stored K×M
+      da = ta ? gemm_new(B, g, K, M, N, tb, true, GemmOrder::chunked)     // dA = op(B) · dCᵀ, stored K×M
               : gemm_new(g, B, M, K, N, false, !tb, GemmOrder::chunked);  // dA = dC · op(B)ᵀ
     if (need_b)
       db = tb ? gemm_new(g, A, N, K, M, true, ta, GemmOrder::chunked)     // dB = dCᵀ · op(A), stored N×K

@@ -13,7 +13,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
   require_f32(x, "batch_norm", "x");
   require(x.dim() == 2 || x.dim() == 4, "batch_norm", "needs [N, C] or [N, C, H, W], got " + x.describe());
   const int64_t N = x.size(0), C = x.size(1), HW = x.numel() / (N * C);
-  for (const Tensor* t : {&gamma, &beta, static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)})
+  for (const Tensor* t :
+       {&gamma, &beta, static_cast<const Tensor*>(&running_mean), static_cast<const Tensor*>(&running_var)})
     require(t->defined() && t->dim() == 1 && t->size(0) == C && t->device() == x.device(), "batch_norm",
             "gamma, beta and running statistics must be [" + std::to_string(C) + "] on " +
                 device_name(x.device()));
@@ -31,13 +32,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
   be.batchnorm_stats(mean.data_f32(), var.data_f32(), x.data_f32(), N, C, HW);
   be.batchnorm_forward(y.data_f32(), x.data_f32(), mean.data_f32(), var.data_f32(), gamma.data_f32(),
                        beta.data_f32(), eps, N, C, HW);
-  be.batchnorm_update_running(running_mean.data_f32(), running_var.data_f32(), mean.data_f32(), var.data_f32(),
-                              momentum, N * HW, C);
+  be.batchnorm_update_running(running_mean.data_f32(), running_var.data_f32(), mean.data_f32(),
+                              var.data_f32(), momentum, N * HW, C);
   Tensor X = x.detach(), G = gamma.detach();
   record(y, "batch_norm", {x, gamma, beta}, [X, G, mean, var, eps, N, C, HW](const Tensor& g) {
     Tensor dx = like(g), dgamma = like(g, {C}), dbeta = like(g, {C});
-    g.backend().batchnorm_backward(dx.data_f32(), dgamma.data_f32(), dbeta.data_f32(), g.data_f32(), X.data_f32(),
-                                   mean.data_f32(), var.data_f32(), G.data_f32(), eps, N, C, HW);
+    g.backend().batchnorm_backward(dx.data_f32(), dgamma.data_f32(), dbeta.data_f32(), g.data_f32(),
+                                   X.data_f32(), mean.data_f32(), var.data_f32(), G.data_f32(), eps, N, C,
+                                   HW);
     return std::vector<Tensor>{dx, dgamma, dbeta};
   });
   return y;

@@ -25,11 +25,19 @@ int g_threads = 0;
 std::unique_ptr<tbb::global_control> g_thread_limit;
 }  // namespace
 
-const char* mode_name(Mode m) { return m == Mode::exact ? "exact" : "fast"; }
-const char* device_name(DeviceType d) { return d == DeviceType::cpu ? "cpu" : "cuda"; }
+const char* mode_name(Mode m) {
+  return m == Mode::exact ? "exact" : "fast";
+}
+const char* device_name(DeviceType d) {
+  return d == DeviceType::cpu ? "cpu" : "cuda";
+}
 
-Mode mode() { return g_mode; }
-void set_mode(Mode m) { g_mode = m; }
+Mode mode() {
+  return g_mode;
+}
+void set_mode(Mode m) {
+  g_mode = m;
+}
 
 Mode parse_mode(const std::string& s) {
   if (s == "exact") return Mode::exact;
@@ -79,7 +87,9 @@ CudaSlot& cuda_slot() {
 }
 }  // namespace
 
-bool device_available(DeviceType d) { return d == DeviceType::cpu || cuda_slot().backend != nullptr; }
+bool device_available(DeviceType d) {
+  return d == DeviceType::cpu || cuda_slot().backend != nullptr;
+}
 
 std::string device_unavailable_reason(DeviceType d) {
   return d == DeviceType::cpu ? std::string() : cuda_slot().why;

@@ -8,7 +8,9 @@
 
 namespace prism {
 
-const char* dtype_name(DType t) { return t == DType::f32 ? "f32" : "i32"; }
+const char* dtype_name(DType t) {
+  return t == DType::f32 ? "f32" : "i32";
+}
 
 std::string shape_str(const Shape& s) {
   std::ostringstream os;
@@ -34,7 +36,8 @@ Storage::~Storage() {
   if (data) backend->dealloc(data, bytes);
 }
 
-// ---- construction ------------------------------------------------------------------------------------------------
+// ---- construction
+// ------------------------------------------------------------------------------------------------
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, DeviceType device) {
   auto impl = std::make_shared<TensorImpl>();
@@ -67,43 +70,60 @@ Tensor Tensor::from_vector(const Shape& shape, const std::vector<float>& values,
 
 Tensor Tensor::from_vector_i32(const Shape& shape, const std::vector<int32_t>& values, DeviceType device) {
   if (static_cast<int64_t>(values.size()) != shape_numel(shape))
-    throw Error("from_vector_i32: " + std::to_string(values.size()) + " values for shape " + shape_str(shape));
+    throw Error("from_vector_i32: " + std::to_string(values.size()) + " values for shape " +
+                shape_str(shape));
   Tensor t = empty(shape, DType::i32, device);
   if (!values.empty()) t.backend().upload(t.impl()->storage->data, values.data(), values.size() * 4);
   return t;
 }
 
-// ---- metadata ----------------------------------------------------------------------------------------------------
+// ---- metadata
+// ----------------------------------------------------------------------------------------------------
 
-const Shape& Tensor::shape() const { return impl_->shape; }
+const Shape& Tensor::shape() const {
+  return impl_->shape;
+}
 int64_t Tensor::size(int64_t axis) const {
   int64_t d = dim();
   int64_t a = axis < 0 ? axis + d : axis;
   if (a < 0 || a >= d) throw Error("axis " + std::to_string(axis) + " out of range for " + describe());
   return impl_->shape[a];
 }
-int64_t Tensor::numel() const { return shape_numel(impl_->shape); }
-DType Tensor::dtype() const { return impl_->dtype; }
-DeviceType Tensor::device() const { return impl_->device; }
-Backend& Tensor::backend() const { return *impl_->storage->backend; }
+int64_t Tensor::numel() const {
+  return shape_numel(impl_->shape);
+}
+DType Tensor::dtype() const {
+  return impl_->dtype;
+}
+DeviceType Tensor::device() const {
+  return impl_->device;
+}
+Backend& Tensor::backend() const {
+  return *impl_->storage->backend;
+}
 
 std::string Tensor::describe() const {
   if (!impl_) return "undefined tensor";
   return std::string(dtype_name(dtype())) + shape_str(shape()) + " on " + device_name(device());
 }
 
-// ---- data --------------------------------------------------------------------------------------------------------
+// ---- data
+// --------------------------------------------------------------------------------------------------------
 
 float* Tensor::data_f32() {
   if (dtype() != DType::f32) throw Error("data_f32 on " + describe());
   return static_cast<float*>(impl_->storage->data);
 }
-const float* Tensor::data_f32() const { return const_cast<Tensor*>(this)->data_f32(); }
+const float* Tensor::data_f32() const {
+  return const_cast<Tensor*>(this)->data_f32();
+}
 int32_t* Tensor::data_i32() {
   if (dtype() != DType::i32) throw Error("data_i32 on " + describe());
   return static_cast<int32_t*>(impl_->storage->data);
 }
-const int32_t* Tensor::data_i32() const { return const_cast<Tensor*>(this)->data_i32(); }
+const int32_t* Tensor::data_i32() const {
+  return const_cast<Tensor*>(this)->data_i32();
+}
 
 std::vector<float> Tensor::to_vector() const {
   std::vector<float> out(numel());
@@ -198,19 +218,32 @@ bool Tensor::same_storage(const Tensor& other) const {
   return impl_ && other.impl_ && impl_->storage == other.impl_->storage;
 }
 
-// ---- autograd state ----------------------------------------------------------------------------------------------
+// ---- autograd state
+// ----------------------------------------------------------------------------------------------
 
-bool Tensor::requires_grad() const { return impl_ && (impl_->requires_grad || impl_->grad_fn); }
+bool Tensor::requires_grad() const {
+  return impl_ && (impl_->requires_grad || impl_->grad_fn);
+}
 Tensor& Tensor::set_requires_grad(bool on) {
   if (on && dtype() != DType::f32) throw Error("only f32 tensors can require gradients: " + describe());
   impl_->requires_grad = on;
   return *this;
 }
-Tensor Tensor::grad() const { return impl_->grad; }
-void Tensor::set_grad(const Tensor& g) { impl_->grad = g; }
-void Tensor::zero_grad() { impl_->grad = Tensor(); }
-const std::shared_ptr<Node>& Tensor::grad_fn() const { return impl_->grad_fn; }
-void Tensor::set_grad_fn(std::shared_ptr<Node> node) { impl_->grad_fn = std::move(node); }
+Tensor Tensor::grad() const {
+  return impl_->grad;
+}
+void Tensor::set_grad(const Tensor& g) {
+  impl_->grad = g;
+}
+void Tensor::zero_grad() {
+  impl_->grad = Tensor();
+}
+const std::shared_ptr<Node>& Tensor::grad_fn() const {
+  return impl_->grad_fn;
+}
+void Tensor::set_grad_fn(std::shared_ptr<Node> node) {
+  impl_->grad_fn = std::move(node);
+}
 
 void Tensor::backward() const {
   if (numel() != 1) throw Error("backward() needs a one-element tensor, got " + describe());

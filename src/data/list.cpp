@@ -1,4 +1,5 @@
-// PRISM CSV image lists: parsing, writing, label remapping and noise flags from a cleaned twin (reference code).
+// PRISM CSV image lists: parsing, writing, label remapping and noise flags from a cleaned twin (reference
+// code).
 #include "prism/data/list.hpp"
 
 #include <algorithm>
@@ -22,7 +23,8 @@ ImageList parse_image_list(const std::string& text, const std::string& name) {
     std::string line = text.substr(pos, end - pos);
     pos = end + 1;
     ++line_no;
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.pop_back();
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t'))
+      line.pop_back();
     if (line.empty()) continue;
     const std::string where = name + ":" + std::to_string(line_no);
     const size_t comma = line.rfind(',');
@@ -34,7 +36,8 @@ ImageList parse_image_list(const std::string& text, const std::string& name) {
     auto [ptr, ec] = std::from_chars(label_text.data(), label_text.data() + label_text.size(), label);
     if (ec != std::errc() || ptr != label_text.data() + label_text.size() || label_text.empty())
       throw Error(where + ": label '" + label_text + "' is not an integer");
-    if (label < 0 || label > INT32_MAX) throw Error(where + ": label " + label_text + " is out of range (>= 0)");
+    if (label < 0 || label > INT32_MAX)
+      throw Error(where + ": label " + label_text + " is out of range (>= 0)");
     list.paths.push_back(std::move(path));
     list.labels.push_back(static_cast<int32_t>(label));
   }
@@ -42,7 +45,9 @@ ImageList parse_image_list(const std::string& text, const std::string& name) {
   return list;
 }
 
-ImageList read_image_list(const std::string& path) { return parse_image_list(read_file(path), path); }
+ImageList read_image_list(const std::string& path) {
+  return parse_image_list(read_file(path), path);
+}
 
 void write_image_list(const std::string& path, const ImageList& list) {
   std::string out;
@@ -71,8 +76,8 @@ std::vector<uint8_t> noise_flags_from_cleaned(const ImageList& noisy, const Imag
       throw Error(cleaned_name + ": line " + std::to_string(j + 1) + " names '" + cleaned.paths[j] +
                   "', which the noisy list does not contain");
     if (noisy.labels[it->second] != cleaned.labels[j])
-      throw Error(cleaned_name + ": line " + std::to_string(j + 1) + " gives '" + cleaned.paths[j] + "' label " +
-                  std::to_string(cleaned.labels[j]) + " but the noisy list gives " +
+      throw Error(cleaned_name + ": line " + std::to_string(j + 1) + " gives '" + cleaned.paths[j] +
+                  "' label " + std::to_string(cleaned.labels[j]) + " but the noisy list gives " +
                   std::to_string(noisy.labels[it->second]));
     flags[it->second] = 0;
   }

@@ -1,5 +1,6 @@
-// .npy reader and writer (reference code). Parses the header dict ('descr', 'fortran_order', 'shape') strictly
-// enough to reject what we cannot read (big-endian, Fortran order, object arrays, truncated data) by name.
+// .npy reader and writer (reference code). Parses the header dict ('descr', 'fortran_order', 'shape')
+// strictly enough to reject what we cannot read (big-endian, Fortran order, object arrays, truncated data) by
+// name.
 #include "prism/data/npy.hpp"
 
 #include <cctype>
@@ -15,27 +16,38 @@ namespace prism {
 namespace {
 size_t type_size(NpyType t) {
   switch (t) {
-    case NpyType::f32: return 4;
-    case NpyType::f64: return 8;
-    case NpyType::i32: return 4;
-    case NpyType::i64: return 8;
-    case NpyType::u8: return 1;
+    case NpyType::f32:
+      return 4;
+    case NpyType::f64:
+      return 8;
+    case NpyType::i32:
+      return 4;
+    case NpyType::i64:
+      return 8;
+    case NpyType::u8:
+      return 1;
   }
   return 0;
 }
 
 const char* type_descr(NpyType t) {
   switch (t) {
-    case NpyType::f32: return "<f4";
-    case NpyType::f64: return "<f8";
-    case NpyType::i32: return "<i4";
-    case NpyType::i64: return "<i8";
-    case NpyType::u8: return "|u1";
+    case NpyType::f32:
+      return "<f4";
+    case NpyType::f64:
+      return "<f8";
+    case NpyType::i32:
+      return "<i4";
+    case NpyType::i64:
+      return "<i8";
+    case NpyType::u8:
+      return "|u1";
   }
   return "";
 }
 
-// Value of key `key` in the header dict: the text after "'key':" up to the next top-level comma or closing brace.
+// Value of key `key` in the header dict: the text after "'key':" up to the next top-level comma or closing
+// brace.
 std::string header_value(const std::string& header, const std::string& key, const std::string& name) {
   size_t k = header.find("'" + key + "'");
   if (k == std::string::npos) k = header.find("\"" + key + "\"");
@@ -59,11 +71,16 @@ std::string header_value(const std::string& header, const std::string& key, cons
 
 const char* npy_type_name(NpyType t) {
   switch (t) {
-    case NpyType::f32: return "float32";
-    case NpyType::f64: return "float64";
-    case NpyType::i32: return "int32";
-    case NpyType::i64: return "int64";
-    case NpyType::u8: return "uint8";
+    case NpyType::f32:
+      return "float32";
+    case NpyType::f64:
+      return "float64";
+    case NpyType::i32:
+      return "int32";
+    case NpyType::i64:
+      return "int64";
+    case NpyType::u8:
+      return "uint8";
   }
   return "?";
 }
@@ -84,7 +101,8 @@ NpyArray parse_npy(const std::string& bytes, const std::string& name) {
     offset = 10;
   } else if (major == 2 || major == 3) {
     if (bytes.size() < 12) throw Error(name + ": truncated .npy header");
-    for (int b = 0; b < 4; ++b) header_len |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + b])) << (8 * b);
+    for (int b = 0; b < 4; ++b)
+      header_len |= static_cast<size_t>(static_cast<unsigned char>(bytes[8 + b])) << (8 * b);
     offset = 12;
   } else {
     throw Error(name + ": unsupported .npy format version " + std::to_string(major));
@@ -93,7 +111,8 @@ NpyArray parse_npy(const std::string& bytes, const std::string& name) {
   const std::string header = bytes.substr(offset, header_len);
 
   std::string descr = header_value(header, "descr", name);
-  if (descr.size() >= 2 && (descr.front() == '\'' || descr.front() == '"')) descr = descr.substr(1, descr.size() - 2);
+  if (descr.size() >= 2 && (descr.front() == '\'' || descr.front() == '"'))
+    descr = descr.substr(1, descr.size() - 2);
   NpyArray arr;
   if (descr == "<f4" || descr == "=f4")
     arr.type = NpyType::f32;
@@ -128,13 +147,15 @@ NpyArray parse_npy(const std::string& bytes, const std::string& name) {
   const size_t need = static_cast<size_t>(arr.numel()) * type_size(arr.type);
   const size_t have = bytes.size() - offset - header_len;
   if (have < need)
-    throw Error(name + ": truncated .npy data: shape " + shape + " of " + npy_type_name(arr.type) + " needs " +
-                std::to_string(need) + " bytes, file has " + std::to_string(have));
+    throw Error(name + ": truncated .npy data: shape " + shape + " of " + npy_type_name(arr.type) +
+                " needs " + std::to_string(need) + " bytes, file has " + std::to_string(have));
   arr.data = bytes.substr(offset + header_len, need);
   return arr;
 }
 
-NpyArray read_npy(const std::string& path) { return parse_npy(read_file(path), path); }
+NpyArray read_npy(const std::string& path) {
+  return parse_npy(read_file(path), path);
+}
 
 NpyMatrix read_npy_f32_matrix(const std::string& path) {
   NpyArray a = read_npy(path);
@@ -142,7 +163,8 @@ NpyMatrix read_npy_f32_matrix(const std::string& path) {
     throw Error(path + ": expected a float32 array, got " + npy_type_name(a.type) +
                 " (convert with arr.astype(np.float32))");
   if (a.shape.size() != 1 && a.shape.size() != 2)
-    throw Error(path + ": expected a 2-D array [N, D], got " + std::to_string(a.shape.size()) + " dimensions");
+    throw Error(path + ": expected a 2-D array [N, D], got " + std::to_string(a.shape.size()) +
+                " dimensions");
   NpyMatrix m;
   m.rows = a.shape[0];
   m.cols = a.shape.size() == 2 ? a.shape[1] : 1;
@@ -204,10 +226,12 @@ void write_npy(const std::string& path, NpyType type, const std::vector<int64_t>
   write_file_atomic(path, npy_bytes(type, shape, data));
 }
 
-void write_npy_f32(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& values) {
+void write_npy_f32(const std::string& path, const std::vector<int64_t>& shape,
+                   const std::vector<float>& values) {
   int64_t n = 1;
   for (int64_t d : shape) n *= d;
-  if (n != static_cast<int64_t>(values.size())) throw Error("write_npy_f32: shape does not match value count");
+  if (n != static_cast<int64_t>(values.size()))
+    throw Error("write_npy_f32: shape does not match value count");
   write_npy(path, NpyType::f32, shape, values.data());
 }
 

@@ -3,9 +3,10 @@
 # python3 (+ PyTorch) but none of our Debian packages and no network. It
 #   1. unpacks the packages of .debs/ (made by tests/gpu/fetch_deps.sh) under /tmp with dpkg -x (never into /),
 #   2. configures (sm_90 by default, -march=native) and builds prism + prism_tests against them,
-#   3. runs the [cuda] tests (every kernel bit for bit vs the CPU in exact mode, within tolerance in fast mode, a conv
-#      net's forward/backward, the allocator, prism check), the [parity] tests if the build has any,
-#      prism check --steps 50 --json, prism bench ops --device cuda/cpu --json and a PyTorch reference benchmark,
+#   3. runs the [cuda] tests (tests/test_cuda.cpp: every kernel case bit for bit vs the CPU in exact mode and within
+#      tolerance in fast mode, a conv net's forward/backward, the allocator, prism check; tests/test_parity.cpp's
+#      "parity: CUDA vs CPU"), prism check --steps 50 --json, prism bench ops --device cuda/cpu --json and a PyTorch
+#      reference benchmark,
 #   4. prints a short table last. Logs and JSON go to $OUT (at most 8 files).
 # Every step fails loudly: the script stops at the first failed step, prints that step's log tail and exits non-zero.
 # Environment: OUT (log folder), PRISM_CUDA_ARCH (90), PRISM_JOBS (16), PRISM_DEVICE_STOP_AFTER (deps | configure |
@@ -87,20 +88,9 @@ GPU=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,nohea
 log "GPU: $GPU"
 
 : >"$OUT/cuda_tests.log"
-cuda_tests() {
-  local status=0
-  "$TESTS" "[cuda]" --durations yes || status=$?
-  # The parity table runs over every available backend, cuda included when a GPU is present.
-  if [[ -n "$("$TESTS" --list-test-names-only "[parity]" 2>/dev/null | grep -v '^$' || true)" ]]; then
-    "$TESTS" "[parity]" --durations yes || status=$?
-  else
-    echo "PARITY: no [parity] tests in this build"
-  fi
-  return $status
-}
 cuda_status=0
-log "[cuda] + [parity] tests ..."
-cuda_tests >>"$OUT/cuda_tests.log" 2>&1 || cuda_status=$?
+log "[cuda] tests (kernel cases, parity table, conv net, allocator, check) ..."
+"$TESTS" "[cuda]" --durations yes >>"$OUT/cuda_tests.log" 2>&1 || cuda_status=$?
 # A failing kernel is a finding, not a reason to skip the rest: check and bench still run, the table reports it.
 
 check_status=0
@@ -116,45 +106,8 @@ log "PyTorch reference benchmark ..."
 python3 "$ROOT/tests/gpu/torch_bench.py" >"$OUT/bench_torch.json" 2>>"$OUT/cuda_tests.log" || torch_status=$?
 
 # ---- 4. summary ---------------------------------------------------------------------------------------------------
-python3 - "$OUT" "$GPU" "$cuda_status" "$check_status" "$torch_status" "$(($(date +%s) - T0))" <<'PY' | tee "$OUT/summary.txt"
-import json, re, sys, os
-out, gpu, cuda_status, check_status, torch_status, seconds = sys.argv[1:]
-def load(name):
-    try:
-        with open(os.path.join(out, name)) as f: return json.load(f)
-    except Exception as e: return {"error": str(e)}
-log = open(os.path.join(out, "cuda_tests.log")).read()
-print(f"==== prism device checks on {gpu} ({seconds} s) ====")
-m = re.search(r"CUDA-EXACT summary: (.*)", log); print("exact kernels   :", m.group(1) if m else "NO SUMMARY (see cuda_tests.log)")
-m = re.search(r"CUDA-FAST summary: (.*)", log); print("fast kernels    :", m.group(1) if m else "NO SUMMARY")
-for line in re.findall(r"CUDA-(?:EXACT|FAST) FAIL .*", log)[:8]: print("  ", line[:160])
-m = re.findall(r"test cases: .*|All tests passed.*", log)
-print("[cuda]/[parity] :", "; ".join(m) if m else "no Catch2 summary", f"(exit {cuda_status})")
-if "PARITY: no [parity]" in log: print("  (no [parity] tests in this build)")
-c = load("check.json")
-if "result" in c:
-    extra = f", first mismatch {c['first_mismatch']}" if c["result"] != "match" else ""
-    print(f"prism check 50  : {c['result']} ({c['tensors_per_step']} tensors/step, cpu {c['seconds']['reference']:.2f} s,"
-          f" cuda {c['seconds']['target']:.2f} s, loss {c['loss_first']:.4f} -> {c['loss_last']:.4f}){extra}")
-else:
-    print(f"prism check 50  : FAILED (exit {check_status}) {c.get('error', '')}")
-bc, bp, bt = load("bench_cuda.json"), load("bench_cpu.json"), load("bench_torch.json")
-g, t = bc.get("sgemm_gflops", {}), bt.get("sgemm_gflops", {})
-print("SGEMM GFLOP/s   :    n    exact  fast(cuBLAS)  torch-fp32  exact/fast   cpu exact/fast")
-for n in sorted(g, key=int):
-    cpu = bp.get("sgemm_gflops", {}).get(n)
-    cpus = f"{cpu['exact']:7.0f}/{cpu['fast']:.0f}" if cpu else "      -"
-    tv = t.get(n)
-    print(f"                 {n:>5} {g[n]['exact']:8.0f} {g[n]['fast']:13.0f} {tv if tv is None else round(tv):>11} "
-          f"{g[n]['ratio_exact_over_fast']:11.2f}   {cpus}")
-cl, tl = bc.get("conv_layers", {}), bt.get("conv_layers", {})
-print("conv fwd+bwd ms :  layer   exact    fast   torch")
-for k in sorted(cl):
-    tv = tl.get(k, {}).get("forward_backward_ms")
-    print(f"                 {k:>6} {cl[k]['forward_backward_ms']['exact']:7.3f} {cl[k]['forward_backward_ms']['fast']:7.3f} "
-          f"{tv if tv is None else round(tv, 3):>7}")
-if "error" in bt: print("torch bench     : unavailable:", bt["error"], f"(exit {torch_status})")
-PY
+python3 "$ROOT/tests/gpu/summarize.py" "$OUT" "$GPU" "$cuda_status" "$check_status" "$torch_status" \
+  "$(($(date +%s) - T0))" | tee "$OUT/summary.txt"
 if ((cuda_status != 0 || check_status != 0)); then
   echo "DEVICE CHECKS FAILED: [cuda] tests exit $cuda_status, prism check exit $check_status (logs in $OUT)" >&2
   exit 1

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """PyTorch reference for `prism bench ops --device cuda`: FP32 SGEMM GFLOP/s (TF32 off) for the same sizes, and the
-same fmnist-cnn conv layers (3x3, pad 1, batch 64) forward and forward+backward in milliseconds (cuDNN, TF32 off).
+same fmnist-cnn conv layers (3x3, pad 1, batch 64) forward+backward in milliseconds (cuDNN, TF32 off).
 Median of repeated runs timed with CUDA events, after a warm-up. Prints one JSON object. Used by
 tests/gpu/run_device_checks.sh; the product never needs Python."""
 import json
@@ -39,7 +39,8 @@ def median_ms(fn, min_reps=10, min_ms=500.0):
     return times[len(times) // 2]
 
 
-out = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "sgemm_gflops": {}, "conv_layers": {}}
+out = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "sgemm_gflops": {},
+       "conv_forward_backward_batch64": {}}
 g = torch.Generator(device=dev).manual_seed(0)
 for n in (256, 512, 1024, 4096):
     a = torch.rand(n, n, device=dev, generator=g) * 2 - 1
@@ -48,22 +49,18 @@ for n in (256, 512, 1024, 4096):
     ms = median_ms(lambda: torch.mm(a, b, out=c))
     out["sgemm_gflops"][str(n)] = 2.0 * n ** 3 / (ms * 1e-3) * 1e-9
 
-for name, c_in, hw, c_out in (("conv1", 1, 28, 32), ("conv2", 32, 14, 64), ("conv3", 64, 7, 128)):
+# The layers and the timed step of `prism bench ops` (src/cli/bench.cpp): sum(conv2d(x, w, b)).backward().
+for name, c_in, hw, c_out in (("conv1 1->32 @28x28", 1, 28, 32), ("conv2 32->64 @14x14", 32, 14, 64),
+                              ("conv3 64->128 @7x7", 64, 7, 128)):
     conv = torch.nn.Conv2d(c_in, c_out, 3, padding=1).to(dev)
-    x = torch.rand(64, c_in, hw, hw, device=dev, generator=g, requires_grad=True)
-    seed = torch.ones(64, c_out, hw, hw, device=dev)
-
-    def forward():
-        with torch.no_grad():
-            conv(x)
+    x = (torch.rand(64, c_in, hw, hw, device=dev, generator=g) * 2 - 1).requires_grad_()
 
     def forward_backward():
-        y = conv(x)
-        y.backward(seed)
         x.grad = None
         conv.weight.grad = None
         conv.bias.grad = None
+        conv(x).sum().backward()
 
-    out["conv_layers"][name] = {"forward_ms": median_ms(forward), "forward_backward_ms": median_ms(forward_backward)}
+    out["conv_forward_backward_batch64"][name] = median_ms(forward_backward)
 
 print(json.dumps(out, indent=2))

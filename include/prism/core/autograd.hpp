@@ -1,7 +1,8 @@
 // Autograd-light: a dynamic graph of nodes, one per differentiable primitive call (reference code).
-// A node keeps its inputs and a backward closure that returns one gradient per input; backward() sorts the nodes
-// topologically (depth-first, inputs in order, so the order is deterministic) and walks them in reverse, adding
-// each returned gradient into the input's .grad (first contribution assigned, later ones added in that order).
+// A node keeps its inputs and a backward closure that returns one gradient per input; backward() sorts the
+// nodes topologically (depth-first, inputs in order, so the order is deterministic) and walks them in
+// reverse, adding each returned gradient into the input's .grad (first contribution assigned, later ones
+// added in that order).
 #pragma once
 #include <functional>
 #include <memory>

@@ -1,13 +1,14 @@
-// File helpers shared by every writer: atomic writes (temp file in the same directory + fsync + rename), so a crash
-// or a full disk never leaves half a result or checkpoint behind; whole-file reads with errors that name the path.
+// File helpers shared by every writer: atomic writes (temp file in the same directory + fsync + rename), so a
+// crash or a full disk never leaves half a result or checkpoint behind; whole-file reads with errors that
+// name the path.
 #pragma once
 #include <string>
 #include <string_view>
 
 namespace prism {
 
-// Writes `bytes` to `path` atomically. Throws prism::Error naming the path (and errno text) on failure, and leaves
-// any existing file at `path` untouched.
+// Writes `bytes` to `path` atomically. Throws prism::Error naming the path (and errno text) on failure, and
+// leaves any existing file at `path` untouched.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
 // Reads a whole file; throws prism::Error naming the path when it is missing or unreadable.

@@ -1,6 +1,7 @@
 // Tensor: a shape, a dtype (float32 or int32) and a shared, device-tagged storage owned by one backend.
-// Contiguous only; the only views are reshapes (same storage, new shape). Copies between devices are explicit (to()).
-// Autograd state (requires_grad, grad, the node that made it) lives beside the data; see autograd.hpp.
+// Contiguous only; the only views are reshapes (same storage, new shape). Copies between devices are explicit
+// (to()). Autograd state (requires_grad, grad, the node that made it) lives beside the data; see
+// autograd.hpp.
 #pragma once
 #include <cstdint>
 #include <initializer_list>
@@ -14,7 +15,9 @@ namespace prism {
 
 enum class DType : uint8_t { f32, i32 };
 const char* dtype_name(DType t);
-inline size_t dtype_size(DType) { return 4; }
+inline size_t dtype_size(DType) {
+  return 4;
+}
 
 using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);
@@ -38,7 +41,8 @@ class Tensor {
   Tensor() = default;
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
-  // ---- construction (uninitialised unless named otherwise) --------------------------------------------------
+  // ---- construction (uninitialised unless named otherwise)
+  // --------------------------------------------------
   static Tensor empty(const Shape& shape, DType dtype = DType::f32, DeviceType device = DeviceType::cpu);
   static Tensor zeros(const Shape& shape, DType dtype = DType::f32, DeviceType device = DeviceType::cpu);
   static Tensor full(const Shape& shape, float value, DeviceType device = DeviceType::cpu);
@@ -47,7 +51,8 @@ class Tensor {
   static Tensor from_vector_i32(const Shape& shape, const std::vector<int32_t>& values,
                                 DeviceType device = DeviceType::cpu);
 
-  // ---- metadata ------------------------------------------------------------------------------------------------
+  // ---- metadata
+  // ------------------------------------------------------------------------------------------------
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const;
   int64_t dim() const { return static_cast<int64_t>(shape().size()); }
@@ -58,7 +63,8 @@ class Tensor {
   Backend& backend() const;
   std::string describe() const;  // "f32[64, 128] on cpu"
 
-  // ---- data ----------------------------------------------------------------------------------------------------
+  // ---- data
+  // ----------------------------------------------------------------------------------------------------
   float* data_f32();
   const float* data_f32() const;
   int32_t* data_i32();
@@ -67,20 +73,21 @@ class Tensor {
   std::vector<int32_t> to_vector_i32() const;
   float item() const;  // one-element tensor
 
-  Tensor to(DeviceType device) const;  // copy (or share when already there); not recorded by autograd
-  Tensor clone() const;                // deep copy on the same device; not recorded
-  Tensor detach() const;               // same storage, no autograd history
+  Tensor to(DeviceType device) const;        // copy (or share when already there); not recorded by autograd
+  Tensor clone() const;                      // deep copy on the same device; not recorded
+  Tensor detach() const;                     // same storage, no autograd history
   Tensor reshape(const Shape& shape) const;  // view; recorded by autograd
   void copy_from(const Tensor& src);         // same shape/dtype, any devices
   void fill(float value);
   bool same_storage(const Tensor& other) const;
 
-  // ---- autograd -----------------------------------------------------------------------------------------------
+  // ---- autograd
+  // -----------------------------------------------------------------------------------------------
   bool requires_grad() const;
   Tensor& set_requires_grad(bool on = true);
   Tensor grad() const;  // undefined until a backward pass reaches it
   void set_grad(const Tensor& g);
-  void zero_grad();     // drops the gradient
+  void zero_grad();       // drops the gradient
   void backward() const;  // from a one-element tensor; seeds d(self) = 1
   const std::shared_ptr<Node>& grad_fn() const;
   void set_grad_fn(std::shared_ptr<Node> node);

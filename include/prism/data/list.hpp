@@ -1,6 +1,6 @@
 // PRISM / XBM image lists: one `path,label` per line, no header; paths absolute or relative to a root; labels
-// may start at 0 or 1. A noisy list and its `*_cleaned_train.csv` twin (the samples whose label is right) give the
-// per-sample noise flags. Reference code; errors name the file and line.
+// may start at 0 or 1. A noisy list and its `*_cleaned_train.csv` twin (the samples whose label is right)
+// give the per-sample noise flags. Reference code; errors name the file and line.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -14,16 +14,18 @@ struct ImageList {
   size_t size() const { return paths.size(); }
 };
 
-// Parses a list; the label is the text after the last comma (paths may contain commas). Blank lines are skipped.
+// Parses a list; the label is the text after the last comma (paths may contain commas). Blank lines are
+// skipped.
 ImageList read_image_list(const std::string& path);
 ImageList parse_image_list(const std::string& text, const std::string& name);
 void write_image_list(const std::string& path, const ImageList& list);  // atomic
 
-// Maps the distinct labels, in increasing order, to 0..C-1 in place; returns the original label of each new one.
+// Maps the distinct labels, in increasing order, to 0..C-1 in place; returns the original label of each new
+// one.
 std::vector<int32_t> remap_labels_contiguous(std::vector<int32_t>& labels);
 
-// flags[i] = 1 when noisy.paths[i] is absent from the cleaned twin (its label is wrong). Throws when the cleaned
-// list names a path the noisy list lacks, or gives a path a different label.
+// flags[i] = 1 when noisy.paths[i] is absent from the cleaned twin (its label is wrong). Throws when the
+// cleaned list names a path the noisy list lacks, or gives a path a different label.
 std::vector<uint8_t> noise_flags_from_cleaned(const ImageList& noisy, const ImageList& cleaned,
                                               const std::string& cleaned_name);
 

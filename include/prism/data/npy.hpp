@@ -20,7 +20,8 @@ struct NpyArray {
 NpyArray read_npy(const std::string& path);
 NpyArray parse_npy(const std::string& bytes, const std::string& name);  // name is used in error messages
 
-// A float32 matrix [rows, cols] (a 1-D array is read as [n, 1]). Other dtypes are rejected with the file named.
+// A float32 matrix [rows, cols] (a 1-D array is read as [n, 1]). Other dtypes are rejected with the file
+// named.
 struct NpyMatrix {
   int64_t rows = 0, cols = 0;
   std::vector<float> values;
@@ -33,7 +34,8 @@ std::vector<int32_t> read_npy_labels(const std::string& path);
 // Writers (atomic: temp file + rename).
 std::string npy_bytes(NpyType type, const std::vector<int64_t>& shape, const void* data);
 void write_npy(const std::string& path, NpyType type, const std::vector<int64_t>& shape, const void* data);
-void write_npy_f32(const std::string& path, const std::vector<int64_t>& shape, const std::vector<float>& values);
+void write_npy_f32(const std::string& path, const std::vector<int64_t>& shape,
+                   const std::vector<float>& values);
 void write_npy_i32(const std::string& path, const std::vector<int32_t>& values);
 void write_npy_i64(const std::string& path, const std::vector<int64_t>& values);
 

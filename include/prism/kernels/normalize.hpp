@@ -5,7 +5,8 @@
 
 namespace prism::kern {
 
-// norm = max(sqrt(Σ x²), eps) with Σ one fma chain over the row (a dot product, DESIGN §3 rule 2); y = x / norm.
+// norm = max(sqrt(Σ x²), eps) with Σ one fma chain over the row (a dot product, DESIGN §3 rule 2); y = x /
+// norm.
 template <class T>
 PRISM_HD void l2_normalize_row(T* y, T* norm, const T* x, int64_t dim, T eps, int64_t r) {
   const T* xr = x + r * dim;
@@ -17,7 +18,8 @@ PRISM_HD void l2_normalize_row(T* y, T* norm, const T* x, int64_t dim, T eps, in
   for (int64_t j = 0; j < dim; ++j) y[r * dim + j] = xr[j] / nrm;
 }
 
-// dx = (dy − y·(y·dy)) / norm, y·dy one fma chain. When the norm was clamped to eps it is a constant, dx = dy / eps.
+// dx = (dy − y·(y·dy)) / norm, y·dy one fma chain. When the norm was clamped to eps it is a constant, dx = dy
+// / eps.
 template <class T>
 PRISM_HD void l2_normalize_backward_row(T* dx, const T* dy, const T* y, const T* norm, int64_t dim, T eps,
                                         int64_t r) {

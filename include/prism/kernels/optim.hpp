@@ -1,16 +1,36 @@
 // Optimizer updates, reference definition of one parameter element (host and device), torch.optim semantics
 // (weight decay added to the gradient). The multiply-adds the update formulas name are fused.
 #pragma once
+#include <cmath>
+
 #include "prism/backend.hpp"
 #include "prism/kernels/elementwise.hpp"
 
 namespace prism::kern {
 
-// g = grad + wd·p; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; p −= step_size · m / (sqrt(v)/sqrt(1−β2^t) + eps).
+// Host: the kernel's parameters for step t ≥ 1 from double hyper-parameters (torch passes Python floats); the
+// bias corrections and 1 − β are computed in double and rounded to float once.
+inline AdamParams adam_params(double lr, double beta1, double beta2, double eps, double weight_decay,
+                              int64_t t) {
+  const double bc1 = 1.0 - std::pow(beta1, static_cast<double>(t));
+  const double bc2 = 1.0 - std::pow(beta2, static_cast<double>(t));
+  return AdamParams{static_cast<float>(lr),
+                    static_cast<float>(beta1),
+                    static_cast<float>(beta2),
+                    static_cast<float>(eps),
+                    static_cast<float>(weight_decay),
+                    static_cast<float>(lr / bc1),
+                    static_cast<float>(std::sqrt(bc2)),
+                    static_cast<float>(1.0 - beta1),
+                    static_cast<float>(1.0 - beta2)};
+}
+
+// g = grad + wd·p; m = β1·m + (1−β1)·g; v = β2·v + (1−β2)·g²; p −= step_size · m / (sqrt(v)/sqrt(1−β2^t) +
+// eps).
 PRISM_HD void adam_one(float* param, float* m, float* v, const float* grad, const AdamParams& p, int64_t i) {
   const float g = fmaf_hd(p.weight_decay, param[i], grad[i]);
-  const float mi = fmaf_hd(1.0f - p.beta1, g, p.beta1 * m[i]);
-  const float vi = fmaf_hd(1.0f - p.beta2, g * g, p.beta2 * v[i]);
+  const float mi = fmaf_hd(p.one_minus_beta1, g, p.beta1 * m[i]);
+  const float vi = fmaf_hd(p.one_minus_beta2, g * g, p.beta2 * v[i]);
   const float denom = sqrt_t<float>(vi) / p.bias_correction2_sqrt + p.eps;
   m[i] = mi;
   v[i] = vi;

@@ -1,10 +1,23 @@
-// Max and average pooling, reference definition of one output (forward) and one input (backward, as a gather),
-// host and device. Planes are [N·C] × H × W; argmax holds the index y·W + x inside the plane.
+// Max and average pooling, reference definition of one output (forward) and one input (backward, as a
+// gather), host and device. Planes are [N·C] × H × W; argmax holds the index y·W + x inside the plane.
 #pragma once
 #include "prism/backend.hpp"
 #include "prism/kernels/hd.hpp"
 
 namespace prism::kern {
+
+// Whether tap value v replaces the running maximum: the first valid tap always does, then strictly greater
+// values, and a NaN replaces a non-NaN maximum (so NaN propagates). Shared by every max-pool loop.
+template <class T>
+PRISM_HD bool maxpool_takes(T v, T best, int32_t arg) {
+  return static_cast<bool>(
+      static_cast<int>(arg < 0) | static_cast<int>(v > best) |
+      (static_cast<int>(v != v) & static_cast<int>(best == best)));  // bitwise: no branches
+}
+template <class T>
+PRISM_HD T maxpool_result(T best, int32_t arg) {
+  return arg < 0 ? -T(1) / T(0) : best;
+}
 
 // Max over the window; the first maximum in (ky, kx) order wins ties (strict >); padding never wins.
 // A window with no valid tap (impossible for pad < k) yields −inf and argmax −1.
@@ -20,13 +33,13 @@ PRISM_HD T maxpool2d_one(const T* in, const Pool2dShape& s, int64_t idx, int32_t
       const int64_t y = oh * s.stride - s.pad + ky, x = ow * s.stride - s.pad + kx;
       if (y < 0 || y >= s.h || x < 0 || x >= s.w) continue;
       const T v = p[y * s.w + x];
-      if (arg < 0 || v > best || (v != v && best == best)) {  // NaN wins so it propagates
+      if (maxpool_takes(v, best, arg)) {
         best = v;
         arg = static_cast<int32_t>(y * s.w + x);
       }
     }
   *argmax = arg;
-  return arg < 0 ? -T(1) / T(0) : best;
+  return maxpool_result(best, arg);
 }
 
 // Windows covering input coordinate y: oh in [lo, hi].

@@ -1,6 +1,7 @@
 // The canonical long reduction (DESIGN §3 rule 3), host and device: the index range is cut into chunks of
-// kReduceChunk; each chunk folds its terms sequentially starting from 0; the chunk partials are added in order.
-// `step(i, acc)` returns the accumulator after term i (acc + x[i], or fma(a[i], b[i], acc) for dot-like sums).
+// kReduceChunk; each chunk folds its terms sequentially starting from 0; the chunk partials are added in
+// order. `step(i, acc)` returns the accumulator after term i (acc + x[i], or fma(a[i], b[i], acc) for
+// dot-like sums).
 #pragma once
 #include "prism/kernels/hd.hpp"
 
@@ -29,8 +30,8 @@ PRISM_HD int64_t mid_axis_index(int64_t t, int64_t m, int64_t mid, int64_t inner
   return (t / inner) * mid * inner + m * inner + t % inner;
 }
 
-// One chunk [t0, t1) of the axis t = o·inner + i for channel m of an [outer, mid, inner] array, folded from 0;
-// `step(element_index, acc)`. Same terms in the same order as chunk_partial over mid_axis_index, without a
+// One chunk [t0, t1) of the axis t = o·inner + i for channel m of an [outer, mid, inner] array, folded from
+// 0; `step(element_index, acc)`. Same terms in the same order as chunk_partial over mid_axis_index, without a
 // division per element.
 template <class T, class Step>
 PRISM_HD T mid_chunk_partial(int64_t t0, int64_t t1, int64_t m, int64_t mid, int64_t inner, Step step) {

@@ -1,0 +1,36 @@
+// Outputs a person can look at: SVG line plots of training curves and a PNG retrieval gallery (queries and
+// their nearest neighbours with green/red frames). Reference code; writes are atomic.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace prism {
+
+struct PlotSeries {
+  std::string name;
+  std::vector<double> x, y;  // points with non-finite y are skipped
+};
+
+// A self-contained SVG line chart (axes with ticks, grid, legend). Throws prism::Error if the write fails.
+std::string line_plot_svg(const std::string& title, const std::string& x_label, const std::string& y_label,
+                          const std::vector<PlotSeries>& series);
+void write_line_plot_svg(const std::string& path, const std::string& title, const std::string& x_label,
+                         const std::string& y_label, const std::vector<PlotSeries>& series);
+
+struct RgbImage {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;  // row-major, 3 bytes per pixel
+};
+
+struct GalleryRow {
+  RgbImage query;
+  std::vector<RgbImage> results;
+  std::vector<bool> correct;  // same label as the query → green frame, else red
+};
+
+// One row per query: the query (grey frame), a gap, then its results in rank order. Cells are `cell` pixels
+// square (images are scaled to fit, nearest neighbour).
+void write_gallery_png(const std::string& path, const std::vector<GalleryRow>& rows, int cell = 64);
+
+}  // namespace prism
