@@ -1,6 +1,6 @@
-// The built-in CheckRun (reference code): an fmnist-cnn-like net trained with a memory bank, PRISM-style
-// selection (AvgSim clean probability from class centres, smooth top-R with a window) and Adam, on synthetic
-// 28×28 images, built only from prism ops and backend kernels so it runs on any device. Every random number
+// The built-in CheckRun (reference code): the fmnist-cnn net (nn::make_model) trained with nn::Adam, a memory
+// bank, PRISM-style selection (AvgSim clean probability from class centres, smooth top-R with a window) and
+// the contrastive loss through the backend's fused kernels, on synthetic 28×28 images. Every random number
 // comes from Philox on the host and every host decision (ranking, thresholds, ring positions) reads values
 // the devices produced, so two devices in exact mode must agree on every bit, step after step.
 #include "cli/check_run.hpp"
@@ -16,7 +16,8 @@
 #include "prism/core/random.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/core/tensor.hpp"
-#include "prism/kernels/optim.hpp"
+#include "prism/nn/models.hpp"
+#include "prism/nn/optim.hpp"
 
 namespace prism::cli {
 
@@ -24,7 +25,6 @@ namespace {
 
 constexpr int64_t kClasses = 10, kPerClass = 4, kEmbed = 32, kImage = 28, kWindow = 5;
 constexpr float kMargin = 0.5f, kPosEps = 1e-5f;
-constexpr double kLr = 1e-3, kWeightDecay = 5e-4;
 
 StateEntry entry(const std::string& name, const Tensor& t) {
   StateEntry e;
@@ -70,15 +70,6 @@ Tensor contrastive_loss(const Tensor& sim, const Tensor& row_labels, const Tenso
   return out;
 }
 
-struct Param {
-  std::string name;
-  Tensor value, m, v;
-};
-
-struct BatchNormState {
-  Tensor running_mean, running_var;
-};
-
 class FmnistCheckRun final : public CheckRun {
  public:
   FmnistCheckRun(DeviceType device, const CheckRunOptions& opt) : dev_(device), opt_(opt) {
@@ -86,14 +77,17 @@ class FmnistCheckRun final : public CheckRun {
       throw Error("check: --batch must be a multiple of 4 between 4 and 40, got " +
                   std::to_string(opt.batch));
     if (opt.memory < 1) throw Error("check: the memory bank needs at least one row");
-    add_conv("conv1", 16, 1);
-    add_bn("bn1", 16);
-    add_conv("conv2", 32, 16);
-    add_bn("bn2", 32);
-    add_conv("conv3", 64, 32);
-    add_bn("bn3", 64);
-    add_param("fc.weight", {kEmbed, 64}, 1.0f / std::sqrt(64.0f));
-    add_param("fc.bias", {kEmbed}, 1.0f / std::sqrt(64.0f));
+    nn::ModelOptions mo;
+    mo.embed_dim = kEmbed;
+    mo.in_channels = 1;
+    mo.seed = opt.seed;
+    model_ =
+        nn::make_model("fmnist-cnn", mo);  // initialised on the host, then moved: the same values everywhere
+    model_->to(dev_);
+    nn::AdamOptions ao;
+    ao.lr = 1e-3;
+    ao.weight_decay = 5e-4;
+    adam_ = std::make_unique<nn::Adam>(model_->named_parameters(), ao);
     memory_ = Tensor::zeros({opt.memory, kEmbed}, DType::f32, dev_);
     memory_labels_.assign(opt.memory, -1);
     Rng templates(opt.seed, RngStream::test);
@@ -111,7 +105,7 @@ class FmnistCheckRun final : public CheckRun {
     Tensor x = make_batch(it, &labels);
     Tensor y = Tensor::from_vector_i32({B}, labels, dev_);
 
-    Tensor emb = forward(x);
+    Tensor emb = model_->forward(x);
     Tensor e = emb.detach();
 
     // Selection from the memory as it was before this batch (read before write).
@@ -119,6 +113,7 @@ class FmnistCheckRun final : public CheckRun {
     Tensor keep = Tensor::from_vector_i32({B}, keep_, dev_);
     const int64_t kept = std::count(keep_.begin(), keep_.end(), 1);
 
+    // Batch loss over the kept samples (rows and columns) + memory loss (kept rows, filled memory columns).
     Tensor loss = contrastive_loss(gram(emb), y, y, keep, keep, static_cast<float>(kept));
     if (filled_ > 0) {
       std::vector<int32_t> filled_mask(opt_.memory);
@@ -129,7 +124,8 @@ class FmnistCheckRun final : public CheckRun {
                                         static_cast<float>(B)));
     }
     loss.backward();
-    adam_step(it + 1);
+    adam_->step();
+    adam_->zero_grad();
     enqueue(e, labels);
     loss_ = loss.detach();
     embeddings_ = e;
@@ -137,13 +133,9 @@ class FmnistCheckRun final : public CheckRun {
 
   std::vector<StateEntry> state() const override {
     std::vector<StateEntry> s;
-    for (const Param& p : params_) s.push_back(entry(p.name, p.value));
-    for (const Param& p : params_) s.push_back(entry("adam.m." + p.name, p.m));
-    for (const Param& p : params_) s.push_back(entry("adam.v." + p.name, p.v));
-    for (size_t i = 0; i < bn_.size(); ++i) {
-      s.push_back(entry("bn" + std::to_string(i + 1) + ".running_mean", bn_[i].running_mean));
-      s.push_back(entry("bn" + std::to_string(i + 1) + ".running_var", bn_[i].running_var));
-    }
+    for (const auto& [name, t] : model_->state())
+      s.push_back(entry("model." + name, t));  // parameters, buffers
+    for (const auto& [name, t] : adam_->state().tensors) s.push_back(entry("adam." + name, t));
     s.push_back(entry("loss", loss_));
     s.push_back(entry("embeddings", embeddings_));
     s.push_back(entry("memory.embeddings", memory_));
@@ -156,33 +148,6 @@ class FmnistCheckRun final : public CheckRun {
   float last_loss() const override { return loss_.defined() ? loss_.item() : 0.0f; }
 
  private:
-  void add_param(const std::string& name, const Shape& shape, float bound) {
-    Rng r = Rng(opt_.seed, RngStream::init).fork(params_.size());
-    std::vector<float> v(shape_numel(shape));
-    for (auto& x : v) x = r.uniform(-bound, bound);
-    Param p{name, Tensor::from_vector(shape, v, dev_), Tensor::zeros(shape, DType::f32, dev_),
-            Tensor::zeros(shape, DType::f32, dev_)};
-    p.value.set_requires_grad();
-    params_.push_back(std::move(p));
-  }
-  void add_conv(const std::string& name, int64_t out, int64_t in) {
-    const float bound = 1.0f / std::sqrt(static_cast<float>(in * 9));
-    add_param(name + ".weight", {out, in, 3, 3}, bound);
-    add_param(name + ".bias", {out}, bound);
-  }
-  void add_bn(const std::string& name, int64_t c) {
-    Param g{name + ".weight", Tensor::full({c}, 1.0f, dev_), Tensor::zeros({c}, DType::f32, dev_),
-            Tensor::zeros({c}, DType::f32, dev_)};
-    Param b{name + ".bias", Tensor::zeros({c}, DType::f32, dev_), Tensor::zeros({c}, DType::f32, dev_),
-            Tensor::zeros({c}, DType::f32, dev_)};
-    g.value.set_requires_grad();
-    b.value.set_requires_grad();
-    params_.push_back(std::move(g));
-    params_.push_back(std::move(b));
-    bn_.push_back(BatchNormState{Tensor::zeros({c}, DType::f32, dev_), Tensor::full({c}, 1.0f, dev_)});
-  }
-  const Tensor& param(size_t i) const { return params_[i].value; }
-
   // P×K batch of synthetic images: class template + noise; 1 label in 8 flipped to another class (label
   // noise, so the selection has something to find).
   Tensor make_batch(int64_t it, std::vector<int32_t>* labels) {
@@ -201,22 +166,6 @@ class FmnistCheckRun final : public CheckRun {
           r.bernoulli(0.125f) ? static_cast<int32_t>((c + 1 + r.below(kClasses - 1)) % kClasses) : c;
     }
     return Tensor::from_vector({B, 1, kImage, kImage}, x, dev_);
-  }
-
-  Tensor block(const Tensor& x, size_t conv, size_t bn) {
-    Tensor h = conv2d(x, param(conv), param(conv + 1), 1, 1);
-    h = batch_norm(h, param(bn), param(bn + 1), bn_[bn_index(bn)].running_mean, bn_[bn_index(bn)].running_var,
-                   true, 0.1f, 1e-5f);
-    return relu(h);
-  }
-  size_t bn_index(size_t param_index) const { return (param_index - 2) / 4; }
-
-  // conv-bn-relu ×3 (pool after the first two) → global average pool → linear → L2 normalise.
-  Tensor forward(const Tensor& x) {
-    Tensor h = max_pool2d(block(x, 0, 2), 2, 2);
-    h = max_pool2d(block(h, 4, 6), 2, 2);
-    h = global_avg_pool(block(h, 8, 10));
-    return l2_normalize(linear(h, param(12), param(13)));
   }
 
   // AvgSim clean probability from the class centres of the memory, then smooth top-R (DESIGN §4) on the host.
@@ -271,19 +220,6 @@ class FmnistCheckRun final : public CheckRun {
     }
   }
 
-  // torch.optim.Adam with weight decay added to the gradient; bias corrections computed once in double.
-  void adam_step(int64_t t) {
-    const AdamParams p = kern::adam_params(kLr, 0.9, 0.999, 1e-8, kWeightDecay, t);
-    NoGradGuard no_grad;
-    for (Param& q : params_) {
-      Tensor g = q.value.grad();
-      if (!g.defined()) throw Error("check: parameter " + q.name + " received no gradient");
-      q.value.backend().adam_update(q.value.data_f32(), q.m.data_f32(), q.v.data_f32(), g.data_f32(),
-                                    q.value.numel(), p);
-      q.value.zero_grad();
-    }
-  }
-
   // Kept samples into the ring, detached.
   void enqueue(const Tensor& e, const std::vector<int32_t>& labels) {
     std::vector<int32_t> dst, src;
@@ -303,8 +239,8 @@ class FmnistCheckRun final : public CheckRun {
 
   DeviceType dev_;
   CheckRunOptions opt_;
-  std::vector<Param> params_;
-  std::vector<BatchNormState> bn_;
+  std::shared_ptr<nn::Module> model_;
+  std::unique_ptr<nn::Adam> adam_;
   std::vector<std::vector<float>> templates_;
   Tensor memory_, loss_, embeddings_;
   std::vector<int32_t> memory_labels_, keep_;
