@@ -3,6 +3,7 @@
 // and a case run twice gives the same bits.
 #include "kernel_cases.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>

@@ -69,6 +69,11 @@ run_step "unpack .debs into $PREFIX" "$OUT/build.log" unpack_deps
 [[ "$STOP_AFTER" == deps ]] && { log "stopping after deps (PRISM_DEVICE_STOP_AFTER)"; exit 0; }
 
 # ---- 2. configure and build -------------------------------------------------------------------------------------
+if ! command -v nvcc >/dev/null 2>&1; then
+  for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do [[ -x "$d/nvcc" ]] && export PATH="$d:$PATH" && break; done
+fi
+command -v nvcc >/dev/null 2>&1 || { echo "DEVICE CHECKS FAILED: no nvcc on PATH or in /usr/local/cuda*/bin" >&2; exit 1; }
+log "tools: $(nvcc --version | tail -1 | cut -c1-60); $(cmake --version | head -1); $(g++ --version | head -1)"
 configure() {
   # CMAKE_POLICY_VERSION_MINIMUM: harmless for CMake 3.x, keeps CMake 4 from rejecting older package configs.
   CMAKE_POLICY_VERSION_MINIMUM=3.5 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPRISM_CUDA=ON \
