@@ -25,8 +25,9 @@ struct GemmTile {
   static_assert(kern::kReduceChunk % BK == 0, "k tiles must not straddle a reduction chunk");
   static_assert((BM / TM) * (BN / TN) == kThreads, "one thread per 4×4 sub-tile");
 
-  // Rows padded by 4 floats: the k-fastest stores of a row-major A (or a transposed B) then spread over the banks
-  // (2-way instead of 16-way conflicts), and each row stays 16-byte aligned for the 4-wide reads of compute().
+  // Rows padded by 4 floats: the k-fastest stores of a row-major A (or a transposed B) then spread over the
+  // banks (2-way instead of 16-way conflicts), and each row stays 16-byte aligned for the 4-wide reads of
+  // compute().
   struct Shared {
     float a[BK][BM + 4];  // op(A) tile, k-major
     float b[BK][BN + 4];  // op(B) tile, k-major
