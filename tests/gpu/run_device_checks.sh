@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The prepared GPU check of the CUDA backend, for a lent machine with an NVIDIA GPU, the CUDA toolkit, CMake, g++ and
 # python3 (+ PyTorch) but none of our Debian packages and no network. It
-#   1. unpacks the packages of .debs/ (made by tests/gpu/fetch_deps.sh) under /tmp with dpkg -x (never into /),
+#   1. unpacks the packages of .debs/ (made by tests/gpu/fetch_deps.sh) under /tmp with dpkg -x (never into /;
+#      ar + tar where there is no dpkg),
 #   2. configures (sm_90 by default, -march=native) and builds prism + prism_tests against them,
 #   3. runs the [cuda] tests (tests/test_cuda.cpp: every kernel case bit for bit vs the CPU in exact mode and within
 #      tolerance in fast mode, a conv net's forward/backward, the allocator, prism check; tests/test_parity.cpp's
@@ -39,12 +40,26 @@ run_step() {
 }
 
 # ---- 1. dependencies --------------------------------------------------------------------------------------------
+# dpkg -x DEB DIR, or ar + tar where dpkg is missing (PRISM_NO_DPKG=1 forces the fallback, for testing it).
+extract_deb() {
+  if command -v dpkg >/dev/null 2>&1 && [[ -z "${PRISM_NO_DPKG:-}" ]]; then
+    dpkg -x "$1" "$2"
+    return
+  fi
+  local member tmp
+  member=$(ar t "$1" | grep '^data\.tar') || return 1
+  tmp=$(mktemp -d) || return 1
+  (cd "$tmp" && ar x "$1" "$member") && tar -xf "$tmp/$member" -C "$2"
+  local status=$?
+  rm -rf "$tmp"
+  return $status
+}
 unpack_deps() {
   local debs=("$ROOT"/.debs/*.deb)
   [[ -e "${debs[0]}" ]] || { echo "no .debs/*.deb in $ROOT: run tests/gpu/fetch_deps.sh first and carry .debs" >&2; return 1; }
   rm -rf "$PREFIX" && mkdir -p "$PREFIX" || return 1
   # (errexit does not apply inside a function run as a condition: every command checks its own status)
-  for deb in "${debs[@]}"; do dpkg -x "$deb" "$PREFIX" || { echo "dpkg -x $deb failed" >&2; return 1; }; done
+  for deb in "${debs[@]}"; do extract_deb "$deb" "$PREFIX" || { echo "unpacking $deb failed" >&2; return 1; }; done
   # Absolute symlinks (zlib1g-dev's libz.so -> /lib/...) would point outside the prefix: repoint them inside it.
   while IFS= read -r link; do
     local target
@@ -61,7 +76,7 @@ unpack_deps() {
   done
   echo "unpacked ${#debs[@]} packages into $PREFIX"
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
-  ldd --version | head -1
+  ldd --version 2>&1 | sed -n 1p
 }
 : >"$OUT/build.log"
 run_step "unpack .debs into $PREFIX" "$OUT/build.log" unpack_deps
@@ -73,7 +88,7 @@ if ! command -v nvcc >/dev/null 2>&1; then
   for d in /usr/local/cuda/bin /usr/local/cuda-*/bin; do [[ -x "$d/nvcc" ]] && export PATH="$d:$PATH" && break; done
 fi
 command -v nvcc >/dev/null 2>&1 || { echo "DEVICE CHECKS FAILED: no nvcc on PATH or in /usr/local/cuda*/bin" >&2; exit 1; }
-log "tools: $(nvcc --version | tail -1 | cut -c1-60); $(cmake --version | head -1); $(g++ --version | head -1)"
+log "tools: $(nvcc --version | tail -1 | cut -c1-60); $(cmake --version | sed -n 1p); $(g++ --version | sed -n 1p)"
 configure() {
   # CMAKE_POLICY_VERSION_MINIMUM: harmless for CMake 3.x, keeps CMake 4 from rejecting older package configs.
   CMAKE_POLICY_VERSION_MINIMUM=3.5 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DPRISM_CUDA=ON \
@@ -88,7 +103,7 @@ run_step "build prism + prism_tests (-j$JOBS)" "$OUT/build.log" cmake --build "$
 # ---- 3. GPU checks ------------------------------------------------------------------------------------------------
 PRISM="$BUILD/prism"
 TESTS="$BUILD/prism_tests"
-GPU=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1 || true)
+GPU=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed -n 1p || true)
 [[ -n "$GPU" ]] || { echo "DEVICE CHECKS FAILED: nvidia-smi sees no GPU" >&2; exit 1; }
 log "GPU: $GPU"
 
