@@ -1,9 +1,9 @@
 // The training run that `prism check` replays on two devices and compares bit for bit (reference code). A
-// CheckRun owns everything one device needs (parameters, optimizer state, memory bank, selection state) and
+// CheckRun owns everything one device needs (model, optimizer state, memory bank, selection state) and
 // exposes, after each step, every value that must agree across devices. make_check_run() builds the built-in
-// one: a small fmnist-cnn-like conv net with a memory bank, PRISM-style selection and Adam, on synthetic
-// data. To check the real trainer instead, implement CheckRun over it and return it from make_check_run();
-// src/cli/check.cpp does not change.
+// one: the fmnist-cnn net with nn::Adam, a memory bank and PRISM-style selection on synthetic data. To check
+// the real trainer instead, implement CheckRun over it and return it from make_check_run(); src/cli/check.cpp
+// does not change.
 #pragma once
 #include <cstdint>
 #include <memory>
