@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "prism/kernels/hd.hpp"
+
 namespace prism {
 
 enum class Mode { exact, fast };
@@ -106,15 +108,15 @@ struct Conv2dShape {
   int64_t n, c, h, w;   // input N×C×H×W
   int64_t kh, kw;       // kernel
   int64_t stride, pad;  // same in both directions
-  int64_t oh() const { return (h + 2 * pad - kh) / stride + 1; }
-  int64_t ow() const { return (w + 2 * pad - kw) / stride + 1; }
+  PRISM_HD int64_t oh() const { return (h + 2 * pad - kh) / stride + 1; }  // host and device (kernel bodies)
+  PRISM_HD int64_t ow() const { return (w + 2 * pad - kw) / stride + 1; }
 };
 
 struct Pool2dShape {
   int64_t n, c, h, w;
   int64_t k, stride, pad;
-  int64_t oh() const { return (h + 2 * pad - k) / stride + 1; }
-  int64_t ow() const { return (w + 2 * pad - k) / stride + 1; }
+  PRISM_HD int64_t oh() const { return (h + 2 * pad - k) / stride + 1; }
+  PRISM_HD int64_t ow() const { return (w + 2 * pad - k) / stride + 1; }
 };
 
 // Build with kern::adam_params (kernels/optim.hpp), which derives the last four fields on the host in double.

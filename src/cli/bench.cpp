@@ -1,13 +1,14 @@
-// prism bench ops: SGEMM GFLOP/s (exact vs fast) and fmnist-cnn conv layer times, as a table or JSON.
+// prism bench ops: SGEMM GFLOP/s (exact vs fast) and fmnist-cnn conv layer times, on the CPU or the GPU
+// (--device), as a table or JSON. Both modes go through the backend interface in the same process.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "cpu/cpu_backend.hpp"
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/random.hpp"
@@ -36,34 +37,40 @@ double time_median(F&& f, double min_total = 0.5, int min_reps = 3) {
   return times[times.size() / 2];
 }
 
-nlohmann::ordered_json bench_sgemm() {
+Tensor random_tensor(const Shape& shape, Rng& rng, float scale, DeviceType device) {
+  std::vector<float> v(shape_numel(shape));
+  for (auto& x : v) x = rng.uniform(-scale, scale);
+  return Tensor::from_vector(shape, v, device);
+}
+
+// C = A·B (n×n) through the backend's gemm in each mode; the operands stay resident on the device.
+nlohmann::ordered_json bench_sgemm(DeviceType device) {
+  Backend& be = backend(device);
+  std::vector<int64_t> sizes = {256, 512, 1024};
+  if (device == DeviceType::cuda) sizes.push_back(4096);
   nlohmann::ordered_json out;
-  for (int64_t n : {256, 512, 1024}) {
+  for (int64_t n : sizes) {
     Rng rng(0, RngStream::test);
-    std::vector<float> A(n * n), B(n * n), C(n * n);
-    for (auto& v : A) v = rng.uniform(-1, 1);
-    for (auto& v : B) v = rng.uniform(-1, 1);
+    Tensor A = random_tensor({n, n}, rng, 1.0f, device), B = random_tensor({n, n}, rng, 1.0f, device);
+    Tensor C = Tensor::empty({n, n}, DType::f32, device);
     const double flops = 2.0 * n * n * n;
-    double te = time_median([&] {
-      cpu::gemm_exact(C.data(), A.data(), B.data(), n, n, n, false, false, 1.0f, GemmOrder::chain);
-    });
-    double tf =
-        time_median([&] { cpu::gemm_fast(C.data(), A.data(), B.data(), n, n, n, false, false, 1.0f); });
+    auto time_mode = [&](Mode m) {
+      ScopedMode scoped(m);
+      return time_median([&] {
+        be.gemm(C.data_f32(), A.data_f32(), B.data_f32(), n, n, n, false, false, 1.0f, GemmOrder::chain);
+        be.synchronize();
+      });
+    };
+    const double te = time_mode(Mode::exact), tf = time_mode(Mode::fast);
     out[std::to_string(n)] = {
         {"exact", flops / te * 1e-9}, {"fast", flops / tf * 1e-9}, {"ratio_exact_over_fast", tf / te}};
   }
   return out;
 }
 
-Tensor random_tensor(const Shape& shape, Rng& rng, float scale) {
-  std::vector<float> v(shape_numel(shape));
-  for (auto& x : v) x = rng.uniform(-scale, scale);
-  return Tensor::from_vector(shape, v);
-}
-
 // Forward + backward of each fmnist-cnn conv layer at batch 64 (conv2d op: im2col + GEMM + bias, and its
 // gradients w.r.t. input, weight and bias), in milliseconds, per mode.
-nlohmann::ordered_json bench_conv_layers() {
+nlohmann::ordered_json bench_conv_layers(DeviceType device) {
   struct Layer {
     const char* name;
     int64_t c, h, co;
@@ -74,9 +81,9 @@ nlohmann::ordered_json bench_conv_layers() {
   nlohmann::ordered_json out;
   for (const Layer& l : layers) {
     Rng rng(0, RngStream::test);
-    Tensor x = random_tensor({64, l.c, l.h, l.h}, rng, 1.0f).set_requires_grad();
-    Tensor w = random_tensor({l.co, l.c, 3, 3}, rng, 0.3f).set_requires_grad();
-    Tensor b = random_tensor({l.co}, rng, 0.1f).set_requires_grad();
+    Tensor x = random_tensor({64, l.c, l.h, l.h}, rng, 1.0f, device).set_requires_grad();
+    Tensor w = random_tensor({l.co, l.c, 3, 3}, rng, 0.3f, device).set_requires_grad();
+    Tensor b = random_tensor({l.co}, rng, 0.1f, device).set_requires_grad();
     nlohmann::ordered_json entry;
     double ms[2];
     for (Mode m : {Mode::exact, Mode::fast}) {
@@ -86,6 +93,7 @@ nlohmann::ordered_json bench_conv_layers() {
                               w.zero_grad();
                               b.zero_grad();
                               sum(conv2d(x, w, b, 1, 1)).backward();
+                              backend(device).synchronize();
                             });
       entry[std::string(mode_name(m)) + "_ms"] = ms[m == Mode::fast];
     }
@@ -103,18 +111,23 @@ void register_bench(CLI::App& app) {
   register_bench_train(bench);
   auto* ops = bench->add_subcommand("ops", "SGEMM GFLOP/s and conv layer times, exact vs fast");
   static bool json = false;
+  static std::string device = "cpu";
   ops->add_flag("--json", json, "Print one JSON object on stdout");
+  ops->add_option("--device", device, "cpu or cuda")->capture_default_str();
   ops->callback([] {
+    const DeviceType d = parse_device(device);
+    if (!device_available(d))
+      throw Error("bench: device " + device + " is not available: " + device_unavailable_reason(d));
     nlohmann::ordered_json result;
-    result["device"] = "cpu";
+    result["device"] = device_name(d);
     result["threads"] = num_threads();
-    result["sgemm_gflops"] = bench_sgemm();
-    result["conv_forward_backward_batch64"] = bench_conv_layers();
+    result["sgemm_gflops"] = bench_sgemm(d);
+    result["conv_forward_backward_batch64"] = bench_conv_layers(d);
     if (json) {
       std::printf("%s\n", result.dump(2).c_str());
     } else {
-      std::printf("SGEMM GFLOP/s (%d threads)\n%8s %10s %10s %8s\n", num_threads(), "n", "exact", "fast",
-                  "ratio");
+      std::printf("SGEMM GFLOP/s on %s (%d host threads)\n%8s %10s %10s %8s\n", device_name(d), num_threads(),
+                  "n", "exact", "fast", "ratio");
       for (auto& [k, v] : result["sgemm_gflops"].items())
         std::printf("%8s %10.1f %10.1f %8.2f\n", k.c_str(), v["exact"].get<double>(), v["fast"].get<double>(),
                     v["ratio_exact_over_fast"].get<double>());

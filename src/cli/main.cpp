@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   prism::cli::register_select(app);
   prism::cli::register_noise(app);
   prism::cli::register_train(app);
+  prism::cli::register_check(app);
   try {
     prism::apply_environment();
     app.parse(argc, argv);

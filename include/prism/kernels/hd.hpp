@@ -26,21 +26,22 @@ PRISM_HD float bits_float(uint32_t u) {
   return x;
 }
 
-#if defined(__CUDACC__)
+// nvcc compiles a PRISM_HD function twice: the device pass (__CUDA_ARCH__ defined) may call device intrinsics, the
+// host pass may not.
 PRISM_HD float fmaf_hd(float a, float b, float c) {
+#if defined(__CUDA_ARCH__)
   return __fmaf_rn(a, b, c);
-}
-PRISM_HD double fma_hd(double a, double b, double c) {
-  return __fma_rn(a, b, c);
-}
 #else
-PRISM_HD float fmaf_hd(float a, float b, float c) {
   return __builtin_fmaf(a, b, c);
+#endif
 }
 PRISM_HD double fma_hd(double a, double b, double c) {
+#if defined(__CUDA_ARCH__)
+  return __fma_rn(a, b, c);
+#else
   return __builtin_fma(a, b, c);
-}
 #endif
+}
 
 // Scalar-generic fused multiply-add, so reference kernels templated on T run in float and double.
 template <class T>

@@ -1,0 +1,76 @@
+// `prism check` through the built binary: a CPU-vs-CPU run at two thread counts matches bit for bit, a
+// fast-mode target is reported as a mismatch naming the step, tensor and element, and a missing GPU gives a
+// clear message and exit 2.
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "prism/core/runtime.hpp"
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;
+};
+
+Result run_prism(const std::string& args) {
+  const std::string cmd = std::string(PRISM_BINARY_PATH) + " " + args + " 2>&1";
+  Result r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("prism check: CPU 1 thread vs 2 threads, 3 exact steps, bit-identical", "[check]") {
+  const Result r = run_prism("check --target cpu --steps 3 --json");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["result"] == "match");
+  CHECK(j["steps"] == 3);
+  // fmnist-cnn: 11 parameters + 6 batch-norm buffers, Adam's 2 × 11 moments, loss, embeddings, memory,
+  // selection
+  CHECK(j["tensors_per_step"].get<int>() == 45);
+  CHECK(j["reference"] == "cpu (1 thread)");
+  CHECK(j["target"] == "cpu (2 threads)");
+}
+
+TEST_CASE("prism check: a fast-mode target is reported as a mismatch with its first differing element",
+          "[check]") {
+  const Result r = run_prism("check --target cpu --target-mode fast --steps 2 --json");
+  INFO(r.out);
+  REQUIRE(r.code == 1);
+  const auto j = nlohmann::json::parse(r.out);
+  CHECK(j["result"] == "mismatch");
+  CHECK(j["first_mismatch"]["step"] == 0);
+  CHECK(!j["first_mismatch"]["tensor"].get<std::string>().empty());
+  CHECK(j["first_mismatch"]["index"].get<int64_t>() >= 0);
+  CHECK(j["first_mismatch"]["reference_bits"] != j["first_mismatch"]["target_bits"]);
+}
+
+TEST_CASE("prism check: without a GPU it says so and exits 2", "[check]") {
+  if (prism::device_available(prism::DeviceType::cuda)) return;  // the GPU run is covered by [cuda] tests
+  const Result r = run_prism("check --steps 1");
+  INFO(r.out);
+  CHECK(r.code == 2);
+  CHECK(r.out.find("device cuda is not available") != std::string::npos);
+  CHECK(r.out.find("--target cpu") != std::string::npos);
+}
+
+TEST_CASE("prism check: bad arguments are errors naming the option", "[check]") {
+  const Result r = run_prism("check --target cpu --batch 6 --steps 1");
+  INFO(r.out);
+  CHECK(r.code != 0);
+  CHECK(r.out.find("--batch") != std::string::npos);
+}
