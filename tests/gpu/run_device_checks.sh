@@ -124,6 +124,9 @@ bench_status=0
 log "prism bench ops --device cuda / cpu --json ..."
 "$PRISM" bench ops --device cuda --json >"$OUT/bench_cuda.json" 2>>"$OUT/cuda_tests.log" || bench_status=$?
 "$PRISM" bench ops --device cpu --json >"$OUT/bench_cpu.json" 2>>"$OUT/cuda_tests.log" || bench_status=$?
+log "prism bench train --device cuda --json (training step vs PyTorch on the same GPU) ..."
+"$PRISM" bench train --device cuda --steps 40 --json >"$OUT/bench_train_cuda.json" 2>>"$OUT/cuda_tests.log" ||
+  bench_status=$?
 torch_status=0
 log "PyTorch reference benchmark ..."
 python3 "$ROOT/tests/gpu/torch_bench.py" >"$OUT/bench_torch.json" 2>>"$OUT/cuda_tests.log" || torch_status=$?

@@ -63,6 +63,16 @@ def bench_part():
         tv = tl.get(k)
         print(f"                 {k:<22} {cl[k]['exact_ms']:8.3f} {cl[k]['fast_ms']:8.3f} {fmt(tv, '8.3f'):>8}")
     if "error" in bt: print("torch bench     : unavailable:", bt["error"], f"(exit {torch_status})")
+    tr = load("bench_train_cuda.json")
+    if "images_per_second" in tr:
+        ips, pt = tr["images_per_second"], tr.get("pytorch") or {}
+        ratio = tr.get("ratio_vs_pytorch") or {}
+        print(f"train step img/s: fast {ips['fast']:.0f}, exact {ips['exact']:.0f} (exact/fast {ips['exact'] / ips['fast']:.2f});"
+              f" pytorch {fmt(pt.get('images_per_second'), '.0f')} -> ratio fast {fmt(ratio.get('fast'), '.2f')},"
+              f" exact {fmt(ratio.get('exact'), '.2f')}")
+        if tr.get("pytorch_error"): print("   pytorch:", tr["pytorch_error"][:150])
+    else:
+        print("train step      : FAILED:", str(tr.get("error", tr))[:150])
 
 
 section("[cuda] tests", tests_part)
