@@ -135,7 +135,8 @@ void gemm(L& launch, float* C, const float* A, const float* B, int64_t M, int64_
           bool trans_b, float alpha, GemmOrder order, int64_t scratch_floats = kGemmScratchFloats) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
-    launch.each(M * N, FillF32{C, 0.0f}, "gemm (K = 0)");
+    // The empty chain is +0, then scaled like any other output (alpha < 0 gives −0), as kern::gemm_one does.
+    launch.each(M * N, FillF32{C, alpha == 1.0f ? 0.0f : alpha * 0.0f}, "gemm (K = 0)");
     return;
   }
   const int64_t m_tiles = ceil_div(M, GemmTile::BM), n_tiles = ceil_div(N, GemmTile::BN);
