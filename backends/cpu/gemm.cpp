@@ -145,24 +145,22 @@ void pack_b_strip(float* dst, MatView b, int64_t j0, int64_t cols, int64_t k0, i
 
 }  // namespace
 
-void gemm_exact(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
-                bool trans_b, float alpha, GemmOrder order) {
-  if (M <= 0 || N <= 0) return;
-  if (K == 0) {
-    // The empty chain is +0, then scaled like any other output: alpha < 0 gives −0, as kern::gemm_one does.
-    std::fill_n(C, M * N, alpha == 1.0f ? 0.0f : alpha * 0.0f);
-    return;
-  }
-  MatView a{A, trans_a ? 1 : K, trans_a ? M : 1};
-  MatView b{B, trans_b ? 1 : N, trans_b ? K : 1};
+namespace {
+
+// The blocked kernel over k in [k_begin, k_end) (a whole number of KC panels, or the tail): chain order
+// continues the accumulators across panels; chunked order starts each panel from 0 and adds it to C (the
+// first panel stores). No alpha here.
+void gemm_blocked(float* C, MatView a, MatView b, int64_t M, int64_t N, int64_t k_begin, int64_t k_end,
+                  GemmOrder order) {
   std::vector<float> Bp;
   for (int64_t jc = 0; jc < N; jc += NC) {
     const int64_t nc = std::min(NC, N - jc);
     const int64_t strips = (nc + NR - 1) / NR;
-    for (int64_t pc = 0; pc < K; pc += KC) {
-      const int64_t kc = std::min(KC, K - pc);
-      const TileInit init = pc == 0 ? TileInit::zero_store
-                                    : (order == GemmOrder::chain ? TileInit::load_store : TileInit::zero_add);
+    for (int64_t pc = k_begin; pc < k_end; pc += KC) {
+      const int64_t kc = std::min(KC, k_end - pc);
+      const TileInit init = pc == k_begin
+                                ? TileInit::zero_store
+                                : (order == GemmOrder::chain ? TileInit::load_store : TileInit::zero_add);
       Bp.resize(strips * kc * NR);
       tbb::parallel_for(int64_t(0), strips, [&](int64_t s) {
         pack_b_strip(Bp.data() + s * kc * NR, b, jc + s * NR, std::min(NR, nc - s * NR), pc, kc);
@@ -196,6 +194,41 @@ void gemm_exact(float* C, const float* A, const float* B, int64_t M, int64_t N, 
         }
       });
     }
+  }
+}
+
+}  // namespace
+
+void gemm_exact(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
+                bool trans_b, float alpha, GemmOrder order) {
+  if (M <= 0 || N <= 0) return;
+  if (K == 0) {
+    // The empty chain is +0, then scaled like any other output: alpha < 0 gives −0, as kern::gemm_one does.
+    std::fill_n(C, M * N, alpha == 1.0f ? 0.0f : alpha * 0.0f);
+    return;
+  }
+  const MatView a{A, trans_a ? 1 : K, trans_a ? M : 1};
+  const MatView b{B, trans_b ? 1 : N, trans_b ? K : 1};
+  const int64_t chunks = (K + KC - 1) / KC;
+  const int64_t tiles = ((M + MC - 1) / MC) * ((((N + NR - 1) / NR) + NR_GROUP - 1) / NR_GROUP);
+  if (order == GemmOrder::chunked && chunks > 1 && tiles < num_threads()) {
+    // Few output tiles but many k chunks (weight gradients: M·N small, K = the batch): the chunk partials are
+    // independent, so compute groups of them in parallel into a workspace, then add them to C in chunk order
+    // — the same additions as the serial chunked order.
+    std::vector<float> partial(static_cast<size_t>(chunks) * M * N);
+    tbb::parallel_for(int64_t(0), chunks, [&](int64_t ch) {
+      const int64_t k0 = ch * KC, k1 = std::min(K, k0 + KC);
+      gemm_blocked(partial.data() + ch * M * N, a, b, M, N, k0, k1, order);
+    });
+    tbb::parallel_for(int64_t(0), M, [&](int64_t i) {
+      for (int64_t j = 0; j < N; ++j) {
+        float total = partial[i * N + j];
+        for (int64_t ch = 1; ch < chunks; ++ch) total = total + partial[(ch * M + i) * N + j];
+        C[i * N + j] = total;
+      }
+    });
+  } else {
+    gemm_blocked(C, a, b, M, N, 0, K, order);
   }
   if (alpha != 1.0f) {
     tbb::parallel_for(int64_t(0), M, [&](int64_t i) {

@@ -36,15 +36,15 @@ void maxpool_2x2_plane(float* out, int32_t* argmax, const float* p, int64_t W, i
         const int64_t y = 2 * oh + ky;
         const float* row = p + y * W + 2 * ow0;
         const __m512 lo = _mm512_maskz_loadu_ps(lo_mask, row), hi = _mm512_maskz_loadu_ps(hi_mask, row + 16);
-        const __m512i index = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(y * W + 2 * ow0)), even);
+        const __m512i index =
+            _mm512_add_epi32(_mm512_set1_epi32(static_cast<int32_t>(y * W + 2 * ow0)), even);
         for (int kx = 0; kx < 2; ++kx) {
           const __m512 v = _mm512_permutex2var_ps(lo, kx ? odd : even, hi);
-          const __mmask16 take =
-              (ky == 0 && kx == 0)
-                  ? static_cast<__mmask16>(0xffffu)
-                  : static_cast<__mmask16>(_mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
-                                           (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
-                                            _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q)));
+          const __mmask16 take = (ky == 0 && kx == 0)
+                                     ? static_cast<__mmask16>(0xffffu)
+                                     : static_cast<__mmask16>(_mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) |
+                                                              (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q) &
+                                                               _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q)));
           best = _mm512_mask_mov_ps(best, take, v);
           arg = _mm512_mask_mov_epi32(arg, take, _mm512_add_epi32(index, _mm512_set1_epi32(kx)));
         }

@@ -62,16 +62,4 @@ void CpuBackend::reduce_inner(float* out, const float* in, int64_t outer, int64_
   });
 }
 
-void CpuBackend::transpose(float* out, const float* in, int64_t batch, int64_t rows, int64_t cols) {
-  constexpr int64_t B = 32;
-  const int64_t rb = (rows + B - 1) / B, cb = (cols + B - 1) / B;
-  parallel_each(batch * rb * cb, 4, [&](int64_t t) {
-    const int64_t b = t / (rb * cb), r0 = (t / cb) % rb * B, c0 = t % cb * B;
-    const float* src = in + b * rows * cols;
-    float* dst = out + b * rows * cols;
-    for (int64_t r = r0; r < std::min(rows, r0 + B); ++r)
-      for (int64_t c = c0; c < std::min(cols, c0 + B); ++c) dst[c * rows + r] = src[r * cols + c];
-  });
-}
-
 }  // namespace prism::cpu
