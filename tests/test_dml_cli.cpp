@@ -215,7 +215,7 @@ TEST_CASE("cli: prism noise writes deterministic lists, cleaned twins and flags"
     require_failure(
         run_prism("noise --list " + tmp("train.csv") + " --type small-cluster --rate 0.25 --out " +
                   tmp("s2.csv") + " --root " + tmp("no_images")),
-        {"cannot decode image", "--features"});
+        {"cannot open", "--features"});
   }
   SECTION("bad input: a CSV line without a label, negative labels, bad options") {
     write_text(tmp("nolabel.csv"), "img/0.jpg,1\nimg/1.jpg\n");
