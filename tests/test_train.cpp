@@ -233,3 +233,39 @@ TEST_CASE("train: a non-finite loss stops the run and keeps the last good checkp
   }
   CHECK(!fs::exists(dir + "/summary.json"));
 }
+
+TEST_CASE("train: every shipped config in data/configs loads and validates", "[train][config]") {
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator(std::string(PRISM_SOURCE_DIR) + "/data/configs")) {
+    if (entry.path().extension() != ".yaml") continue;
+    INFO(entry.path().string());
+    std::vector<std::string> warnings;
+    CHECK_NOTHROW(load_config(entry.path().string(), {}, &warnings));
+    CHECK(warnings.empty());
+    ++count;
+  }
+  CHECK(count >= 3);
+}
+
+TEST_CASE("train: --force starts afresh in a directory that holds a run, --quiet prints no progress",
+          "[train][cli]") {
+  if (!fashion_mnist_present()) FAIL("Fashion-MNIST is not installed");
+  const std::string dir = temp_dir("force");
+  make_directories(dir);
+  const std::string cfg = dir + "/c.yaml";
+  write_file_atomic(cfg, std::string("SOLVER:\n  MAX_ITERS: 3\nXBM:\n  SIZE: 64\nDATA:\n  ROOT: ") +
+                             kFashionMnist +
+                             "\n  TRAIN_PER_CLASS: 20\n  TEST_PER_CLASS: 5\n  TRAIN_BATCHSIZE: 16\n"
+                             "  NUM_INSTANCES: 4\nVALIDATION:\n  VERBOSE: 0\nNOISE:\n  METHOD: xbm\n");
+  const std::string args = "train --config " + cfg + " --out " + dir + "/run --quiet";
+  auto first = dmltest::run_prism(args);
+  INFO(first.out);
+  REQUIRE(first.code == 0);
+  CHECK(first.out.find("ETA") == std::string::npos);
+  auto again = dmltest::run_prism(args);
+  CHECK(again.code != 0);
+  CHECK(again.out.find("--force") != std::string::npos);
+  auto forced = dmltest::run_prism(args + " --force");
+  INFO(forced.out);
+  CHECK(forced.code == 0);
+}

@@ -1,10 +1,10 @@
-// prism bench train: images/s of one training step (forward, batch + memory contrastive loss, backward, Adam) in
-// fast and exact mode, and — when PyTorch is importable — the same network and step in PyTorch
+// prism bench train: images/s of one training step (forward, batch + memory contrastive loss, backward, Adam)
+// in fast and exact mode, and — when PyTorch is importable — the same network and step in PyTorch
 // (tests/reference/bench_torch.py), measured in the same run, with the ratio.
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -27,7 +27,8 @@ namespace prism::cli {
 namespace {
 
 struct BenchTrainArgs {
-  std::string model = "fmnist-cnn", torch_script = std::string(PRISM_SOURCE_DIR) + "/tests/reference/bench_torch.py";
+  std::string model = "fmnist-cnn",
+              torch_script = std::string(PRISM_SOURCE_DIR) + "/tests/reference/bench_torch.py";
   int64_t batch = 64, instances = 8, steps = 20, dim = 64, memory = 8192;
   bool json = false, no_torch = false;
   RuntimeOptions runtime;
@@ -42,8 +43,9 @@ std::vector<float> uniform(size_t n, Rng& rng, float lo, float hi) {
 nlohmann::json run_torch_with(const std::string& python, const BenchTrainArgs& a, DeviceType device) {
   const std::string cmd = python + " \"" + a.torch_script + "\" --threads " + std::to_string(num_threads()) +
                           " --device " + device_name(device) + " --batch " + std::to_string(a.batch) +
-                          " --instances " + std::to_string(a.instances) + " --steps " + std::to_string(a.steps) +
-                          " --dim " + std::to_string(a.dim) + " --memory " + std::to_string(a.memory) + " 2>&1";
+                          " --instances " + std::to_string(a.instances) + " --steps " +
+                          std::to_string(a.steps) + " --dim " + std::to_string(a.dim) + " --memory " +
+                          std::to_string(a.memory) + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return {{"error", "cannot run " + python}};
   std::string out;
@@ -88,8 +90,9 @@ double time_training_step(const BenchTrainArgs& a, DeviceType device) {
   }
   auto step = [&] {
     Tensor emb = model->forward(x);
-    Tensor loss = add(dml::batch_contrastive_loss(emb, labels_t, Tensor()),
-                      dml::memory_contrastive_loss(emb, labels_t, Tensor(), bank.embeddings(), bank.labels_device()));
+    Tensor loss =
+        add(dml::batch_contrastive_loss(emb, labels_t, Tensor()),
+            dml::memory_contrastive_loss(emb, labels_t, Tensor(), bank.embeddings(), bank.labels_device()));
     adam.zero_grad();
     loss.backward();
     adam.step();
@@ -126,7 +129,8 @@ nlohmann::json run_torch(const BenchTrainArgs& a, DeviceType device) {
 
 void register_bench_train(CLI::App* bench) {
   static BenchTrainArgs a;
-  auto* cmd = bench->add_subcommand("train", "Training-step images/s (fast and exact), with PyTorch's when available");
+  auto* cmd = bench->add_subcommand("train",
+                                    "Training-step images/s (fast and exact), with PyTorch's when available");
   cmd->add_option("--model", a.model, "Network (fmnist-cnn)")->check(CLI::IsMember({"fmnist-cnn"}));
   cmd->add_option("--batch", a.batch, "Batch size (P x K, K = --instances)");
   cmd->add_option("--instances", a.instances, "Instances per class in the batch");
@@ -150,7 +154,8 @@ void register_bench_train(CLI::App* bench) {
       ips[m == Mode::exact] = a.batch / time_training_step(a, device);
       r["images_per_second"][mode_name(m)] = ips[m == Mode::exact];
     }
-    nlohmann::json torch = a.no_torch ? nlohmann::json{{"error", "skipped (--no-torch)"}} : run_torch(a, device);
+    nlohmann::json torch =
+        a.no_torch ? nlohmann::json{{"error", "skipped (--no-torch)"}} : run_torch(a, device);
     if (torch.contains("images_per_second")) {
       const double t = torch["images_per_second"].get<double>();
       r["pytorch"] = torch;
@@ -163,12 +168,13 @@ void register_bench_train(CLI::App* bench) {
       std::printf("%s\n", r.dump(2).c_str());
       return;
     }
-    std::printf("training step, %s, batch %lld, %s, %d threads\n", a.model.c_str(), static_cast<long long>(a.batch),
-                device_name(device), num_threads());
+    std::printf("training step, %s, batch %lld, %s, %d threads\n", a.model.c_str(),
+                static_cast<long long>(a.batch), device_name(device), num_threads());
     std::printf("  prism fast   %8.0f img/s\n  prism exact  %8.0f img/s\n", ips[0], ips[1]);
     if (r.contains("ratio_vs_pytorch"))
       std::printf("  pytorch %s %6.0f img/s   ratio fast %.2f, exact %.2f\n",
-                  r["pytorch"]["torch"].get<std::string>().c_str(), r["pytorch"]["images_per_second"].get<double>(),
+                  r["pytorch"]["torch"].get<std::string>().c_str(),
+                  r["pytorch"]["images_per_second"].get<double>(),
                   r["ratio_vs_pytorch"]["fast"].get<double>(), r["ratio_vs_pytorch"]["exact"].get<double>());
     else
       std::printf("  pytorch: %s\n", r["pytorch_error"].get<std::string>().c_str());

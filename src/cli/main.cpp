@@ -1,4 +1,5 @@
-// The prism command: subcommands for training, evaluation, selection, noise generation, cross-checks, benchmarks.
+// The prism command: subcommands for training, evaluation, selection, noise generation, cross-checks,
+// benchmarks.
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>

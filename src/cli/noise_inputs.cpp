@@ -1,5 +1,5 @@
-// Inputs of `prism noise` that are not .npy: Fashion-MNIST IDX files and pixel features of the images of a PRISM
-// list, through the data layer's readers (idx.hpp, image.hpp). Reference code.
+// Inputs of `prism noise` that are not .npy: Fashion-MNIST IDX files and pixel features of the images of a
+// PRISM list, through the data layer's readers (idx.hpp, image.hpp). Reference code.
 #include "cli/noise_inputs.hpp"
 
 #include <tbb/parallel_for.h>

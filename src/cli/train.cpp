@@ -22,7 +22,7 @@ struct TrainArgs {
   std::vector<std::string> overrides;
   RuntimeOptions runtime;
   int64_t seed = -1, stop_after = -1;
-  bool json = false, quiet = false;
+  bool json = false, quiet = false, force = false;
 };
 
 void add_common(CLI::App* cmd, TrainArgs& a) {
@@ -35,6 +35,8 @@ void add_common(CLI::App* cmd, TrainArgs& a) {
   cmd->add_option("--threads", a.runtime.threads, "Host threads, 0 = all (overrides RUN.THREADS)");
   cmd->add_option("--seed", a.seed, "Seed of every random stream (overrides SEED)");
   cmd->add_flag("--quiet", a.quiet, "No progress display");
+  cmd->add_flag("--force", a.force,
+                "Start afresh where --out already holds a run (its outputs are replaced)");
 }
 
 // Defaults + file + --set + the dedicated flags, validated.
@@ -110,6 +112,7 @@ void register_train(CLI::App& app) {
       if (a.out.empty()) throw Error("train needs --out DIR");
       cfg = resolve_config(a, a.method);
       opt.out_dir = a.out;
+      opt.overwrite = a.force;
     }
     const TrainSummary s = train(cfg, opt);
     if (!s.finished) return;
@@ -145,6 +148,7 @@ void register_train(CLI::App& app) {
       TrainOptions opt;
       opt.out_dir = c.out + "/" + methods[i];
       opt.progress = !c.quiet;
+      opt.overwrite = c.force;
       runs.push_back(train(configs[i], opt));
     }
     print_table(runs);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 
 #include "prism/core/autograd.hpp"
@@ -261,9 +262,16 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
   const std::string& out = options.out_dir;
   if (out.empty()) throw Error("train: no output directory (--out)");
   const std::string checkpoint_path = out + "/checkpoint.safetensors";
-  if (!options.resume && std::filesystem::exists(checkpoint_path))
-    throw Error("--out " + out + " already holds a run (checkpoint.safetensors); use --resume " + out +
-                " to continue it or choose another directory");
+  if (!options.resume && std::filesystem::exists(checkpoint_path)) {
+    if (!options.overwrite)
+      throw Error("--out " + out + " already holds a run (checkpoint.safetensors); use --resume " + out +
+                  " to continue it, --force to start it afresh, or choose another directory");
+    // Start afresh: remove the old run's outputs so nothing stale (summary, report) survives a shorter run.
+    for (const char* f : {"checkpoint.safetensors", "summary.json", "metrics.jsonl", "test_embeddings.npy",
+                          "test_labels.npy", "config.yaml"})
+      std::filesystem::remove(out + "/" + f);
+    std::filesystem::remove_all(out + "/report");
+  }
   if (options.resume && !std::filesystem::exists(checkpoint_path))
     throw Error("--resume " + out + ": no checkpoint.safetensors there");
 
@@ -363,7 +371,8 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
     prefetch = std::make_unique<BatchPrefetcher>(train_set, true, seed);
     prefetch->submit(batch_indices(state.iteration), static_cast<uint64_t>(state.iteration * batch_size));
   }
-  Progress progress(method, end, state.iteration);
+  std::optional<Progress> progress;
+  if (options.progress) progress.emplace(method, end, state.iteration);
   SelectionTotals totals;
   double train_seconds = 0;
   int64_t images = 0;
@@ -451,7 +460,7 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
         flags_ptr && std::isfinite(sel.stats.precision)
             ? (std::to_string(static_cast<int>(std::lround(100 * sel.stats.precision))) + "%").c_str()
             : "-");
-    progress.update(state.iteration, fields);
+    if (progress) progress->update(state.iteration, fields);
     const int64_t period = cfg.solver.checkpoint_period;
     if (last || (period > 0 && state.iteration % period == 0))
       save_checkpoint(checkpoint_path, state, method);
@@ -461,7 +470,8 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
     if (state.iteration < total && eval_every > 0 && state.iteration % eval_every == 0)
       evaluate(state.iteration, nullptr);
   }
-  progress.finish(images > 0 ? "img/s " + std::to_string(static_cast<int>(images / train_seconds)) : "");
+  if (progress)
+    progress->finish(images > 0 ? "img/s " + std::to_string(static_cast<int>(images / train_seconds)) : "");
 
   TrainSummary s;
   s.method = method;

@@ -11,10 +11,12 @@
 namespace prism {
 
 struct TrainOptions {
-  std::string out_dir;  // the run directory (created; an existing checkpoint there is refused unless resume)
+  std::string out_dir;  // the run directory (created; a run already there is refused unless resume/overwrite)
   bool resume = false;  // continue out_dir's checkpoint with out_dir's config.yaml
-  int64_t stop_after =
-      -1;  // end after this many iterations with the checkpoint written, as an interruption would
+  bool overwrite = false;  // start afresh where out_dir already holds a run (its outputs are replaced)
+  // End after this many iterations with the checkpoint written, as an interruption would (-1: run to the
+  // end).
+  int64_t stop_after = -1;
   bool progress = true;  // progress bar / lines on stderr
 };
 
