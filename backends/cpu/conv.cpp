@@ -26,9 +26,14 @@ void CpuBackend::im2col(float* col, const float* in, const Conv2dShape& s) {
             std::fill_n(dst, s.kw, 0.0f);
             continue;
           }
+          const float* src = plane + y * s.w;
+          if (x0 >= 0 && x0 + s.kw <= s.w) {  // interior: no bounds to check
+            for (int64_t kx = 0; kx < s.kw; ++kx) dst[kx] = src[x0 + kx];
+            continue;
+          }
           for (int64_t kx = 0; kx < s.kw; ++kx) {
             const int64_t x = x0 + kx;
-            dst[kx] = (x < 0 || x >= s.w) ? 0.0f : plane[y * s.w + x];
+            dst[kx] = (x < 0 || x >= s.w) ? 0.0f : src[x];
           }
         }
       }
@@ -54,6 +59,10 @@ void CpuBackend::col2im(float* din, const float* col, const Conv2dShape& s) {
             if (y < 0 || y >= s.h) continue;
             float* dst = image + c * HW + y * s.w;
             const float* src = row + (c * s.kh + ky) * s.kw;
+            if (x0 >= 0 && x0 + s.kw <= s.w) {  // interior: no bounds to check
+              for (int64_t kx = 0; kx < s.kw; ++kx) dst[x0 + kx] += src[kx];
+              continue;
+            }
             for (int64_t kx = 0; kx < s.kw; ++kx) {
               const int64_t x = x0 + kx;
               if (x >= 0 && x < s.w) dst[x] += src[kx];
