@@ -114,10 +114,10 @@ std::string line_plot_svg(const std::string& title, const std::string& x_label, 
       o << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.6\" points=\"" << pts.str()
         << "\"/>\n";
     }
-    const double ly = top + 16 + 16 * k;
-    o << "<line x1=\"" << W - right - 150 << "\" y1=\"" << ly - 4 << "\" x2=\"" << W - right - 130
-      << "\" y2=\"" << ly - 4 << "\" stroke=\"" << color << "\" stroke-width=\"2\"/><text x=\""
-      << W - right - 125 << "\" y=\"" << ly << "\">" << escape_xml(s.name) << "</text>\n";
+    const double ly = H - bottom + 50 + legend_line * static_cast<double>(k);
+    o << "<line x1=\"" << left << "\" y1=\"" << ly - 4 << "\" x2=\"" << left + 22 << "\" y2=\"" << ly - 4
+      << "\" stroke=\"" << color << "\" stroke-width=\"2\"/><text x=\"" << left + 28 << "\" y=\"" << ly
+      << "\">" << escape_xml(s.name) << "</text>\n";
   }
   o << "</svg>\n";
   return o.str();
