@@ -269,3 +269,32 @@ TEST_CASE("train: --force starts afresh in a directory that holds a run, --quiet
   INFO(forced.out);
   CHECK(forced.code == 0);
 }
+
+TEST_CASE("train: a write that fails (file size limit, as on a full disk) stops cleanly, no half file left",
+          "[train][errors]") {
+  if (!fashion_mnist_present()) FAIL("Fashion-MNIST is not installed");
+  const std::string dir = temp_dir("full_disk");
+  make_directories(dir);
+  const std::string cfg = dir + "/c.yaml";
+  write_file_atomic(cfg, std::string("SOLVER:\n  MAX_ITERS: 2\nXBM:\n  SIZE: 4096\nDATA:\n  ROOT: ") +
+                             kFashionMnist +
+                             "\n  TRAIN_PER_CLASS: 20\n  TEST_PER_CLASS: 5\n  TRAIN_BATCHSIZE: 16\n"
+                             "  NUM_INSTANCES: 4\nVALIDATION:\n  VERBOSE: 0\nNOISE:\n  METHOD: xbm\n");
+  // RLIMIT_FSIZE of 200 KiB: the small files fit, the checkpoint (memory bank of 4096 × 512 floats) does not,
+  // so its write fails with EFBIG as it would with ENOSPC. SIGXFSZ is ignored so the write returns the error.
+  const std::string cmd = "bash -c \"trap '' XFSZ; ulimit -f 200; exec '" + std::string(PRISM_BINARY_PATH) +
+                          "' train --config " + cfg + " --out " + dir + "/run --quiet\" 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  for (size_t got; (got = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, got);
+  const int status = pclose(p);
+  INFO(out);
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) != 0);
+  CHECK(out.find("checkpoint.safetensors") != std::string::npos);
+  CHECK(!fs::exists(dir + "/run/checkpoint.safetensors"));
+  for (const auto& e : fs::directory_iterator(dir + "/run"))
+    CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);  // no temp file left behind
+}
