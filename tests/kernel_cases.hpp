@@ -1,9 +1,10 @@
-// Kernel cases over the Backend interface, for the CUDA cross-checks: every op of backend.hpp with shapes
-// that reach its edges (partial tiles, several reduction chunks, ties, special values). One case runs on any
-// Backend (the CPU backend, the launch emulator, the CUDA backend) from the same Philox-generated inputs and
-// returns its outputs as bits, each written into a NaN-poisoned buffer followed by guard words, so unwritten
-// elements and out-of-bounds writes show. Used by tests/test_cuda_emulator.cpp ([emulator]) and
-// tests/test_cuda.cpp ([cuda]).
+// The kernel case table: one description per call of a backend kernel (reference test harness). A Case names
+// the Op and its parameters, its arguments (name, dtype, element count, role), how Philox fills the inputs on
+// the host (special values, ties, spread magnitudes), the call against any Backend&, and the fast-mode
+// budget. The table lives in tests/test_kernel_cases.cpp, the runner that executes a case on a backend and
+// compares two executions in tests/kernel_runner.hpp. Users: tests/test_parity.cpp [parity] (CPU: reference
+// loops, 1 vs 2 threads, fast vs exact), tests/test_cuda_emulator.cpp [emulator] (the CUDA exact kernels on
+// the CPU) and tests/test_cuda.cpp [cuda] (the GPU).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -11,67 +12,134 @@
 #include <vector>
 
 #include "prism/backend.hpp"
+#include "prism/core/random.hpp"
 
 namespace prism::testing {
 
-struct CaseOutput {
+// ---- arguments --------------------------------------------------------------------------------------------
+
+enum class Role { in, out, inout };
+enum class Kind { f32, i32 };
+
+struct Arg {
   std::string name;
-  bool is_f32 = true;
-  std::vector<uint32_t> bits;  // the output's elements, as stored
-  bool guard_ok = true;        // the guard words after the output are intact
+  Kind kind;
+  int64_t n;  // elements
+  Role role;
 };
+inline Arg fin(std::string name, int64_t n) {
+  return {std::move(name), Kind::f32, n, Role::in};
+}
+inline Arg fout(std::string name, int64_t n) {
+  return {std::move(name), Kind::f32, n, Role::out};
+}
+inline Arg finout(std::string name, int64_t n) {
+  return {std::move(name), Kind::f32, n, Role::inout};
+}
+inline Arg iin(std::string name, int64_t n) {
+  return {std::move(name), Kind::i32, n, Role::in};
+}
+inline Arg iout(std::string name, int64_t n) {
+  return {std::move(name), Kind::i32, n, Role::out};
+}
 
-// The buffers of one case on one backend; frees them on destruction.
-class CaseRun {
+// The Philox draws of one case's inputs: the numbers of prism::Rng(seed, stream), in the same order, with
+// each 4-word Philox block computed once instead of once per word (input generation dominated the harness's
+// time).
+class InputRng {
  public:
-  explicit CaseRun(Backend& be) : be_(be) {}
-  ~CaseRun();
-  CaseRun(const CaseRun&) = delete;
-  CaseRun& operator=(const CaseRun&) = delete;
-
-  Backend& backend() { return be_; }
-  float* in(const std::vector<float>& v);
-  int32_t* in_i32(const std::vector<int32_t>& v);
-  float* out(const std::string& name, int64_t n);  // NaN-poisoned, guarded
-  int32_t* out_i32(const std::string& name, int64_t n);
-  float* inout(const std::string& name, const std::vector<float>& v);  // updated in place, guarded
-  std::vector<CaseOutput> collect();  // synchronises, downloads every output and checks its guard
+  InputRng(uint64_t seed, RngStream stream) : seed_(seed), stream_(static_cast<uint64_t>(stream)) {}
+  uint32_t next_u32() {
+    if ((counter_ & 3) == 0 || !filled_) {
+      const uint64_t block = counter_ >> 2;
+      block_ = kern::philox4x32_10(uint32_t(block), uint32_t(block >> 32), uint32_t(stream_),
+                                   uint32_t(stream_ >> 32), uint32_t(seed_), uint32_t(seed_ >> 32));
+      filled_ = true;
+    }
+    return block_.v[counter_++ & 3];
+  }
+  float uniform() { return kern::u32_to_unit_float(next_u32()); }           // [0, 1)
+  float uniform(float lo, float hi) { return lo + (hi - lo) * uniform(); }  // [lo, hi)
+  uint32_t below(uint32_t n) { return kern::u32_below(next_u32(), n); }     // [0, n)
+  bool bernoulli(float p) { return uniform() < p; }
 
  private:
-  struct Buffer {
-    void* ptr;
-    size_t bytes;
-    std::string name;  // empty for inputs
-    bool is_f32;
-    int64_t n;
-  };
-  void* put(const void* host, size_t bytes, const std::string& name, bool is_f32, int64_t n, bool guarded);
-  Backend& be_;
-  std::vector<Buffer> bufs_;
+  uint64_t seed_, stream_, counter_ = 0;
+  kern::Philox4 block_{};
+  bool filled_ = false;
 };
 
-struct KernelCase {
+// The arguments' contents on the host as raw 32-bit words (f32 or i32), indexed like Case::args, and the
+// fills the cases use.
+struct Host {
+  std::vector<std::vector<uint32_t>> words;
+
+  float* f(size_t k) { return reinterpret_cast<float*>(words[k].data()); }
+  int32_t* i(size_t k) { return reinterpret_cast<int32_t*>(words[k].data()); }
+  int64_t n(size_t k) const { return static_cast<int64_t>(words[k].size()); }
+
+  void uniform(size_t k, float lo, float hi, InputRng& rng) {
+    for (int64_t j = 0; j < n(k); ++j) f(k)[j] = rng.uniform(lo, hi);
+  }
+  // |value| in [lo, hi) with a random sign (divisors, values kept off a kink).
+  void signed_magnitude(size_t k, float lo, float hi, InputRng& rng) {
+    for (int64_t j = 0; j < n(k); ++j) f(k)[j] = (rng.bernoulli(0.5f) ? -1.0f : 1.0f) * rng.uniform(lo, hi);
+  }
+  // Magnitudes spread over 24 binades: a sum then depends on its order, so a reordered reduction shows.
+  void spread(size_t k, InputRng& rng);
+  // Values on the grid (0, 1, …, levels − 1) / 4 − 1: maxima tie and sums hit exact halfway cases.
+  void coarse(size_t k, int levels, InputRng& rng);
+  void integers(size_t k, uint32_t below, InputRng& rng) {
+    for (int64_t j = 0; j < n(k); ++j) i(k)[j] = static_cast<int32_t>(rng.below(below));
+  }
+  // values[m] at element 7·m (as far as the argument reaches).
+  void put(size_t k, const std::vector<float>& values);
+};
+
+// ±0, ±1, ±inf, NaN, ± subnormal, FLT_MIN, FLT_MAX, the edges of exp's range (overflow above 88.7228,
+// subnormal results below −87.34, zero below −103.97), 0.5, 2.
+const std::vector<float>& special_values();
+
+// Device pointers of one execution, typed.
+struct Ptrs {
+  std::vector<void*> p;
+  float* f(size_t k) const { return static_cast<float*>(p[k]); }
+  int32_t* i(size_t k) const { return static_cast<int32_t*>(p[k]); }
+};
+
+// ---- fast-mode budgets ------------------------------------------------------------------------------------
+// ---------------------------------------------------------------------------------------- Normalised MSE Σ(a
+// − b)² / Σ b² of fast against exact, by what the fast path may legitimately change. Every budget is within
+// the DESIGN §3 bound of 1e-8.
+inline constexpr double kTolSame =
+    0;  // data movement, comparisons, single IEEE operations: no reason to differ
+inline constexpr double kTolUlp = 1e-12;  // a few ulps per element (libm vs portable exp/log): ≤ (4·2^-24)²
+inline constexpr double kTolSum =
+    1e-10;  // reordered sums of up to ~10^5 terms: ≈ K·2^-48 worst, ~1e-13 typical
+inline constexpr double kTolLong = 1e-8;  // sums of 5·10^4 to 3·10^6 terms per output: K·2^-48 reaches 1e-8
+
+// ---- the case ---------------------------------------------------------------------------------------------
+
+struct Case {
   Op op;
-  std::string label;   // the op and its parameters, printed on failure
-  bool large = false;  // conv-net sized: run on the GPU only (too slow for the emulator)
-  std::function<void(CaseRun&)> run;
+  std::string params;  // printed on failure with the op's name
+  std::vector<Arg> args;
+  // Fills the inputs after the default fill (f32 inputs uniform in [−1, 1), i32 inputs 0); may be empty.
+  std::function<void(Host&, InputRng&)> init;
+  // The call, on any backend, with the arguments' device pointers (more than one kernel where a case needs an
+  // intermediate, e.g. max-pool backward from the same backend's forward).
+  std::function<void(Backend&, const Ptrs&)> run;
+  double fast_tol;
+  // Inputs hold ±inf, NaN or values whose results overflow: outputs may be non-finite (otherwise a non-finite
+  // output fails the case).
+  bool specials = false;
+  // Conv-net sized: run on the GPU only (too slow for the reference loops and the emulator).
+  bool large = false;
+
+  std::string describe() const { return std::string(op_name(op)) + " " + params; }
 };
 
-// Every case, in a fixed order.
-const std::vector<KernelCase>& kernel_cases();
-
-// Runs one case on `be` and returns its outputs.
-std::vector<CaseOutput> run_case(const KernelCase& c, Backend& be);
-
-// Index of the first element where a and b differ bit for bit (f32: any two NaNs count as equal, since IEEE
-// leaves NaN payloads to the hardware), or −1.
-int64_t first_difference(const CaseOutput& a, const CaseOutput& b);
-
-// "i=12 a=1.5 (0x3fc00000) b=1.50000012 (0x3fc00001)" for the report of a mismatch.
-std::string describe_difference(const CaseOutput& a, const CaseOutput& b, int64_t i);
-
-// Normalised MSE Σ(a − b)² / Σ b² over the finite elements; +inf when a non-finite element differs in kind
-// (NaN vs number, or infinities of different sign).
-double normalized_mse(const CaseOutput& a, const CaseOutput& b);
+// Every case, in a fixed order (tests/test_kernel_cases.cpp).
+const std::vector<Case>& kernel_cases();
 
 }  // namespace prism::testing
