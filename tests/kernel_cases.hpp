@@ -108,15 +108,17 @@ struct Ptrs {
 };
 
 // ---- fast-mode budgets ------------------------------------------------------------------------------------
-// ---------------------------------------------------------------------------------------- Normalised MSE Σ(a
-// − b)² / Σ b² of fast against exact, by what the fast path may legitimately change. Every budget is within
-// the DESIGN §3 bound of 1e-8.
-inline constexpr double kTolSame =
-    0;  // data movement, comparisons, single IEEE operations: no reason to differ
-inline constexpr double kTolUlp = 1e-12;  // a few ulps per element (libm vs portable exp/log): ≤ (4·2^-24)²
-inline constexpr double kTolSum =
-    1e-10;  // reordered sums of up to ~10^5 terms: ≈ K·2^-48 worst, ~1e-13 typical
-inline constexpr double kTolLong = 1e-8;  // sums of 5·10^4 to 3·10^6 terms per output: K·2^-48 reaches 1e-8
+
+// Normalised MSE Σ(a − b)² / Σ b² of fast against exact, by what the fast path may legitimately change. All
+// within the DESIGN §3 bound of 1e-8.
+//   kTolSame: data movement, comparisons, single IEEE operations: no reason to differ;
+//   kTolUlp:  a few ulps per element (libm vs portable exp/log): ≤ (4·2^-24)²;
+//   kTolSum:  reordered sums of up to ~10^5 terms per output: ≈ K·2^-48 worst, ~1e-13 typical;
+//   kTolLong: sums of 5·10^4 to 3·10^6 terms per output (GPU-only cases): K·2^-48 reaches 1e-8.
+inline constexpr double kTolSame = 0;
+inline constexpr double kTolUlp = 1e-12;
+inline constexpr double kTolSum = 1e-10;
+inline constexpr double kTolLong = 1e-8;
 
 // ---- the case ---------------------------------------------------------------------------------------------
 

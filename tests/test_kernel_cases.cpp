@@ -1,11 +1,12 @@
 // The kernel case table of tests/kernel_cases.hpp (reference test harness): every op of backend.hpp with
 // shapes that reach its edges — partial tiles, several reduction chunks, work split across threads, ties,
 // signed zeros, subnormals, ±inf, NaN, the kinks of the contrastive loss, empty groups — and conv-net sized
-// cases for the GPU. Also the checks of the table itself: every Op has a case, every budget is within the
-// design's bound.
+// cases for the GPU. The checks of the table itself (every Op has a case, every budget within the design's
+// bound) are in tests/test_parity.cpp.
 //
-// To add a case: push a Case in one of the add_*_cases() functions (arguments with fin / fout / finout / iin
-// / iout, inputs filled in `init` from Philox, the call in `run`, a budget from kernel_cases.hpp).
+// To add a case: push a Case in one of the add_*_cases() functions below: its arguments (fin / fout /
+// finout / iin / iout), how `init` fills the inputs from Philox, the call in `run`, a budget from
+// kernel_cases.hpp, and `specials` / `large` where they apply.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -370,8 +371,7 @@ void add_binary_cases(std::vector<Case>& cs) {
 void add_reduce_cases(std::vector<Case>& cs) {
   const std::function<void(Host&, InputRng&)> fill_spread = [](Host&h, InputRng&rng) { h.spread(0, rng); },
                                               none;
-  // Around one chunk (255..257), five chunks (1025: the parallel chunked path), many; spread or uniform
-  // inputs.
+  // Around one chunk (255..257), five chunks (1025: the parallel chunked path), many.
   for (auto [n, spread] : {std::pair<int64_t, bool>{0, true},
                            {1, true},
                            {255, true},
@@ -971,30 +971,7 @@ const std::vector<Case>& kernel_cases() {
 
 }  // namespace prism::testing
 
-// ---- checks of the table itself ---------------------------------------------------------------------------
-
-using prism::Op;
-using prism::testing::Case;
-using prism::testing::kernel_cases;
-
-TEST_CASE("kernel cases: every Op has a case small enough for the CPU and the emulator", "[parity]") {
-  std::set<int> covered;
-  for (const Case& c : kernel_cases())
-    if (!c.large) covered.insert(static_cast<int>(c.op));
-  for (int op = 0; op < static_cast<int>(Op::count); ++op) {
-    INFO("Op::" << prism::op_name(static_cast<Op>(op)) << " has no case in tests/test_kernel_cases.cpp");
-    CHECK(covered.count(op) == 1);
-  }
-}
-
-TEST_CASE("kernel cases: budgets within the design's bound, descriptions unique", "[parity]") {
-  std::set<std::string> seen;
-  for (const Case& c : kernel_cases()) {
-    INFO(c.describe());
-    CHECK(c.fast_tol <= 1e-8);                // DESIGN §3: no op may be further from exact
-    CHECK(seen.insert(c.describe()).second);  // a failure names its case unambiguously
-  }
-}
+// ---- the input generator ----------------------------------------------------------------------------------
 
 TEST_CASE("kernel cases: InputRng draws the numbers of prism::Rng", "[parity]") {
   prism::Rng rng(1234, prism::RngStream::test);

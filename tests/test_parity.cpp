@@ -1,17 +1,18 @@
-// The CPU parity test of every backend kernel (ggml test-backend-ops style; reference test harness), over the
-// kernel case table of tests/kernel_cases.hpp. For every case small enough for the CPU, from the same inputs:
-//   (a) CPU exact vs the plain reference loops of tests/reference_backend.hpp (the kern:: bodies, one output
-//   at
-//       a time): bit for bit — this guards the blocked GEMM, the parallel chunked reductions and every other
-//       CPU-specific loop;
+// The CPU parity test of every backend kernel (ggml test-backend-ops style; reference test harness), over
+// the kernel case table of tests/kernel_cases.hpp. For every case small enough for the CPU, same inputs:
+//   (a) CPU exact vs the plain reference loops of tests/reference_backend.hpp (the kern:: bodies, one
+//       output at a time): bit for bit. This guards the blocked GEMM, the parallel chunked reductions and
+//       every other CPU-specific loop;
 //   (b) CPU exact with 2 threads vs 1 thread: bit for bit;
 //   (c) CPU fast vs CPU exact: normalised MSE within the case's budget, i32 outputs equal;
-//   (d) every execution sound: guards intact, inputs unmodified, every output written, outputs finite where
-//   the
-//       inputs are (tests/kernel_runner.hpp).
-// "Bit for bit" counts any two NaNs as equal (same_word). The GPU runs the same table in tests/test_cuda.cpp,
-// the CUDA exact kernels under the launch emulator in tests/test_cuda_emulator.cpp.
+//   (d) every execution sound: guards intact, inputs unmodified, every output written, outputs finite
+//       where the inputs are (tests/kernel_runner.hpp).
+// Also the checks of the table itself: every Op of the enum has a case (so an Op cannot be added without
+// one), every fast-mode budget is within the design's bound. "Bit for bit" counts any two NaNs as equal
+// (same_word). The GPU runs the same table in tests/test_cuda.cpp, the CUDA exact kernels under the launch
+// emulator in tests/test_cuda_emulator.cpp.
 #include <catch2/catch.hpp>
+#include <set>
 #include <string>
 
 #include "kernel_cases.hpp"
@@ -34,6 +35,26 @@ void check_identical(const Case& c, const Run& got, const Run& want) {
 }
 
 }  // namespace
+
+TEST_CASE("parity: every Op of the backend interface has a case small enough for the CPU and the emulator",
+          "[parity]") {
+  std::set<int> covered;
+  for (const Case& c : kernel_cases())
+    if (!c.large) covered.insert(static_cast<int>(c.op));
+  for (int op = 0; op < static_cast<int>(Op::count); ++op) {
+    INFO("Op::" << prism::op_name(static_cast<Op>(op)) << " has no case in tests/test_kernel_cases.cpp");
+    CHECK(covered.count(op) == 1);
+  }
+}
+
+TEST_CASE("parity: every budget within the design's bound, every description unique", "[parity]") {
+  std::set<std::string> seen;
+  for (const Case& c : kernel_cases()) {
+    INFO(c.describe());
+    CHECK(c.fast_tol <= 1e-8);                // DESIGN §3: no op may be further from exact
+    CHECK(seen.insert(c.describe()).second);  // a failure names its case unambiguously
+  }
+}
 
 TEST_CASE("parity: CPU exact vs reference loops and 1 vs 2 threads (memcmp), fast vs exact (nMSE), guards",
           "[parity]") {
