@@ -4,10 +4,9 @@
 #   1. unpacks the packages of .debs/ (made by tests/gpu/fetch_deps.sh) under /tmp with dpkg -x (never into /;
 #      ar + tar where there is no dpkg),
 #   2. configures (sm_90 by default, -march=native) and builds prism + prism_tests against them,
-#   3. runs the [cuda] tests (tests/test_cuda.cpp: every kernel case bit for bit vs the CPU in exact mode and within
-#      tolerance in fast mode, a conv net's forward/backward, the allocator, prism check; tests/test_parity.cpp's
-#      "parity: CUDA vs CPU"), prism check --steps 50 --json, prism bench ops --device cuda/cpu --json and a PyTorch
-#      reference benchmark,
+#   3. runs the [cuda] tests (tests/test_cuda.cpp: every case of the kernel case table bit for bit vs the CPU in
+#      exact mode and within its budget in fast mode, a conv net's forward/backward, the allocator, prism check),
+#      prism check --steps 50 --json, prism bench ops --device cuda/cpu --json and a PyTorch reference benchmark,
 #   4. prints a short table last. Logs and JSON go to $OUT (at most 8 files).
 # Every step fails loudly: the script stops at the first failed step, prints that step's log tail and exits non-zero.
 # Environment: OUT (log folder), PRISM_CUDA_ARCH (90), PRISM_JOBS (16), PRISM_DEVICE_STOP_AFTER (deps | configure |
@@ -112,7 +111,7 @@ log "GPU: $GPU"
 # the rest. Each status is kept, the table reports it, and the exit status is non-zero if any failed.
 # PRISM_CUDA_SYNC=1: wait after every launch, so an execution error names its kernel (the tests time nothing).
 cuda_status=0
-log "[cuda] tests (kernel cases, parity table, conv net, allocator, check) ..."
+log "[cuda] tests (kernel case table, conv net, allocator, check) ..."
 PRISM_CUDA_SYNC=1 "$TESTS" "[cuda]" --durations yes >>"$OUT/cuda_tests.log" 2>&1 || cuda_status=$?
 log "  [cuda] tests exit $cuda_status"
 
