@@ -73,14 +73,14 @@ TEST_CASE("cpu im2col/col2im equal the reference bodies bit for bit", "[referenc
 
 TEST_CASE("cpu max pool equals the reference bodies bit for bit", "[reference][pool]") {
   cpu::CpuBackend be;
-  const Pool2dShape shapes[] = {
-      {2, 3, 8, 8, 2, 2, 0},   {1, 2, 9, 41, 2, 2, 0}, {3, 2, 28, 28, 2, 2, 0}, {1, 2, 7, 9, 3, 2, 1},
-      {2, 1, 5, 5, 3, 1, 1},   {1, 1, 1, 1, 1, 1, 0}};
+  const Pool2dShape shapes[] = {{2, 3, 8, 8, 2, 2, 0}, {1, 2, 9, 41, 2, 2, 0}, {3, 2, 28, 28, 2, 2, 0},
+                                {1, 2, 7, 9, 3, 2, 1}, {2, 1, 5, 5, 3, 1, 1},  {1, 1, 1, 1, 1, 1, 0}};
   for (const Pool2dShape& s : shapes) {
     const int64_t in_n = s.n * s.c * s.h * s.w, out_n = s.n * s.c * s.oh() * s.ow();
     auto in = random_vector(in_n, 3);
     in[0] = in[1];  // a tie inside the first window
-    if (in_n > 40) in[2 * s.w + 3] = in[39] = NAN;  // NaN propagates: it wins over numbers, a later NaN does not
+    if (in_n > 40)
+      in[2 * s.w + 3] = in[39] = NAN;  // NaN propagates: it wins over numbers, a later NaN does not
     std::vector<float> out(out_n), want(out_n);
     std::vector<int32_t> arg(out_n), want_arg(out_n);
     be.maxpool2d_forward(out.data(), arg.data(), in.data(), s);

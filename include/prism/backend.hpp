@@ -105,9 +105,9 @@ enum class BinaryOp : int { add, sub, mul, div };
 enum class GemmOrder : int { chain, chunked };
 
 struct Conv2dShape {
-  int64_t n, c, h, w;   // input N×C×H×W
-  int64_t kh, kw;       // kernel
-  int64_t stride, pad;  // same in both directions
+  int64_t n, c, h, w;                                                      // input N×C×H×W
+  int64_t kh, kw;                                                          // kernel
+  int64_t stride, pad;                                                     // same in both directions
   PRISM_HD int64_t oh() const { return (h + 2 * pad - kh) / stride + 1; }  // host and device (kernel bodies)
   PRISM_HD int64_t ow() const { return (w + 2 * pad - kw) / stride + 1; }
 };
@@ -124,8 +124,8 @@ struct AdamParams {
   float lr, beta1, beta2, eps, weight_decay;
   float step_size;              // lr / (1 − beta1^t), computed once on the host in double
   float bias_correction2_sqrt;  // sqrt(1 − beta2^t), likewise
-  // 1 − beta1 and 1 − beta2 from the double betas, rounded once: torch multiplies by the Python float (1 − β), and
-  // 1.0f − 0.999f is 1.3e-5 away (relative) from float(1 − 0.999).
+  // 1 − beta1 and 1 − beta2 from the double betas, rounded once: torch multiplies by the Python float (1 −
+  // β), and 1.0f − 0.999f is 1.3e-5 away (relative) from float(1 − 0.999).
   float one_minus_beta1, one_minus_beta2;
 };
 

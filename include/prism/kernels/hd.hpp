@@ -26,8 +26,8 @@ PRISM_HD float bits_float(uint32_t u) {
   return x;
 }
 
-// nvcc compiles a PRISM_HD function twice: the device pass (__CUDA_ARCH__ defined) may call device intrinsics, the
-// host pass may not.
+// nvcc compiles a PRISM_HD function twice: the device pass (__CUDA_ARCH__ defined) may call device
+// intrinsics, the host pass may not.
 PRISM_HD float fmaf_hd(float a, float b, float c) {
 #if defined(__CUDA_ARCH__)
   return __fmaf_rn(a, b, c);
