@@ -56,12 +56,11 @@ void CpuBackend::batchnorm_stats(float* mean, float* var, const float* x, int64_
   each_channel_group(c, [&](int64_t m0, int64_t count) {
     float sums[kGroup], sq[kGroup];
     chunked_reduce_channels(sums, m0, count, n, c, hw,
-                            [&](int64_t, int64_t idx, float acc) { return acc + x[idx]; });
+                            [&](int64_t, int64_t idx, float acc) { return kern::bn_sum_step(acc, x[idx]); });
     for (int64_t g = 0; g < count; ++g) mean[m0 + g] = sums[g] / M;
     const float* m = mean + m0;
     chunked_reduce_channels(sq, m0, count, n, c, hw, [&](int64_t g, int64_t idx, float acc) {
-      const float d = x[idx] - m[g];
-      return kern::fma_t<float>(d, d, acc);
+      return kern::bn_square_step(acc, x[idx], m[g]);
     });
     for (int64_t g = 0; g < count; ++g) var[m0 + g] = sq[g] / M;
   });
@@ -88,9 +87,9 @@ void CpuBackend::batchnorm_backward(float* dx, float* dgamma, float* dbeta, cons
     for (int64_t g = 0; g < count; ++g)
       m[g] = mean[m0 + g], invstd[g] = kern::batchnorm_invstd(var[m0 + g], eps);
     chunked_reduce_channels(dbeta + m0, m0, count, n, c, hw,
-                            [&](int64_t, int64_t idx, float acc) { return acc + dy[idx]; });
+                            [&](int64_t, int64_t idx, float acc) { return kern::bn_sum_step(acc, dy[idx]); });
     chunked_reduce_channels(dgamma + m0, m0, count, n, c, hw, [&](int64_t g, int64_t idx, float acc) {
-      return kern::fma_t<float>(dy[idx], (x[idx] - m[g]) * invstd[g], acc);
+      return kern::bn_dgamma_step(acc, dy[idx], x[idx], m[g], invstd[g]);
     });
   });
   const float M = static_cast<float>(n * hw);

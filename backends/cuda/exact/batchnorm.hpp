@@ -1,8 +1,8 @@
 // Exact-mode batch norm of the CUDA backend. The per-channel sums (statistics, parameter gradients) run
 // chunk-parallel: one thread per (channel, canonical chunk) folds its chunk with kern::mid_chunk_partial,
 // then one thread per channel adds the partials in order — the order of kern::batchnorm_stats_one /
-// batchnorm_param_grads_one, whose per-term steps (acc + x, fma(d, d, acc), fma(dy, x̂, acc)) are repeated
-// here term for term. The elementwise maps call the reference bodies directly. Host and device;
+// batchnorm_param_grads_one, folding the same named terms (kern::bn_sum_step, bn_square_step,
+// bn_dgamma_step). The elementwise maps call the reference bodies directly. Host and device;
 // tests/test_cuda_emulator.cpp checks every bit against the CPU.
 #pragma once
 #include "cuda/exact/reduce.hpp"
@@ -21,14 +21,12 @@ struct BnStatPartials {
     const int64_t ch = idx / chunks, k = idx % chunks;
     const int64_t t0 = k * kern::kReduceChunk, t1 = chunk_end(k, len);
     if (pass == 0) {
-      parts[idx] =
-          kern::mid_chunk_partial<float>(t0, t1, ch, c, hw, [&](int64_t i, float acc) { return acc + x[i]; });
+      parts[idx] = kern::mid_chunk_partial<float>(
+          t0, t1, ch, c, hw, [&](int64_t i, float acc) { return kern::bn_sum_step(acc, x[i]); });
     } else {
       const float m = mean[ch];
-      parts[idx] = kern::mid_chunk_partial<float>(t0, t1, ch, c, hw, [&](int64_t i, float acc) {
-        const float d = x[i] - m;
-        return kern::fmaf_hd(d, d, acc);
-      });
+      parts[idx] = kern::mid_chunk_partial<float>(
+          t0, t1, ch, c, hw, [&](int64_t i, float acc) { return kern::bn_square_step(acc, x[i], m); });
     }
   }
 };
@@ -71,10 +69,10 @@ struct BnGradPartials {
     const int64_t ch = idx / chunks, k = idx % chunks;
     const int64_t t0 = k * kern::kReduceChunk, t1 = chunk_end(k, len);
     const float invstd = kern::batchnorm_invstd(var[ch], eps), m = mean[ch];
-    parts_beta[idx] =
-        kern::mid_chunk_partial<float>(t0, t1, ch, c, hw, [&](int64_t i, float acc) { return acc + dy[i]; });
+    parts_beta[idx] = kern::mid_chunk_partial<float>(
+        t0, t1, ch, c, hw, [&](int64_t i, float acc) { return kern::bn_sum_step(acc, dy[i]); });
     parts_gamma[idx] = kern::mid_chunk_partial<float>(t0, t1, ch, c, hw, [&](int64_t i, float acc) {
-      return kern::fmaf_hd(dy[i], (x[i] - m) * invstd, acc);
+      return kern::bn_dgamma_step(acc, dy[i], x[i], m, invstd);
     });
   }
 };

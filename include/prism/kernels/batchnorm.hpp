@@ -6,16 +6,30 @@
 
 namespace prism::kern {
 
+// The terms of the per-channel sums, named so that every implementation (these reference bodies, the CPU's
+// interleaved loops, the CUDA chunk kernels) folds exactly the same arithmetic.
+template <class T>
+PRISM_HD T bn_sum_step(T acc, T v) {  // Σ x, Σ dy
+  return acc + v;
+}
+template <class T>
+PRISM_HD T bn_square_step(T acc, T x, T mean) {  // Σ (x − mean)²
+  const T d = x - mean;
+  return fma_t<T>(d, d, acc);
+}
+template <class T>
+PRISM_HD T bn_dgamma_step(T acc, T dy, T x, T mean, T invstd) {  // Σ dy · x̂
+  return fma_t<T>(dy, (x - mean) * invstd, acc);
+}
+
 template <class T>
 PRISM_HD void batchnorm_stats_one(T* mean, T* var, const T* x, int64_t n, int64_t c, int64_t hw, int64_t ch) {
   const int64_t M = n * hw;
-  const T m = chunked_reduce_mid<T>(ch, n, c, hw, [&](int64_t i, T acc) { return acc + x[i]; }) / T(M);
-  const T v = chunked_reduce_mid<T>(ch, n, c, hw,
-                                    [&](int64_t i, T acc) {
-                                      const T d = x[i] - m;
-                                      return fma_t<T>(d, d, acc);
-                                    }) /
-              T(M);
+  const T m =
+      chunked_reduce_mid<T>(ch, n, c, hw, [&](int64_t i, T acc) { return bn_sum_step(acc, x[i]); }) / T(M);
+  const T v =
+      chunked_reduce_mid<T>(ch, n, c, hw, [&](int64_t i, T acc) { return bn_square_step(acc, x[i], m); }) /
+      T(M);
   mean[ch] = m;
   var[ch] = v;
 }
@@ -53,9 +67,9 @@ template <class T>
 PRISM_HD void batchnorm_param_grads_one(T* dgamma, T* dbeta, const T* dy, const T* x, const T* mean,
                                         const T* var, T eps, int64_t n, int64_t c, int64_t hw, int64_t ch) {
   const T invstd = batchnorm_invstd(var[ch], eps), m = mean[ch];
-  dbeta[ch] = chunked_reduce_mid<T>(ch, n, c, hw, [&](int64_t i, T acc) { return acc + dy[i]; });
+  dbeta[ch] = chunked_reduce_mid<T>(ch, n, c, hw, [&](int64_t i, T acc) { return bn_sum_step(acc, dy[i]); });
   dgamma[ch] = chunked_reduce_mid<T>(
-      ch, n, c, hw, [&](int64_t i, T acc) { return fma_t<T>(dy[i], (x[i] - m) * invstd, acc); });
+      ch, n, c, hw, [&](int64_t i, T acc) { return bn_dgamma_step(acc, dy[i], x[i], m, invstd); });
 }
 
 // dx = (gamma·invstd / M) · fma(−x̂, dgamma, M·dy − dbeta), given the channel's dgamma and dbeta.
