@@ -62,10 +62,10 @@ struct RunResult {
   std::string out;  // stdout and stderr together
 };
 
-// Runs the prism binary with the given argument string (shell-quoted by the caller); captures output.
-inline RunResult run_prism(const std::string& args) {
+// Runs a shell command line; captures stdout and stderr together.
+inline RunResult run_shell(const std::string& command) {
   RunResult r;
-  const std::string cmd = std::string("\"") + PRISM_BINARY_PATH + "\" " + args + " 2>&1";
+  const std::string cmd = command + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
   char buf[4096];
@@ -74,6 +74,11 @@ inline RunResult run_prism(const std::string& args) {
   const int status = pclose(p);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+// Runs the prism binary with the given argument string (shell-quoted by the caller).
+inline RunResult run_prism(const std::string& args) {
+  return run_shell(std::string("\"") + PRISM_BINARY_PATH + "\" " + args);
 }
 
 }  // namespace dmltest

@@ -1,7 +1,6 @@
 // prism bench ops: SGEMM GFLOP/s (exact vs fast) and fmnist-cnn conv layer times, on the CPU or the GPU
 // (--device), as a table or JSON. Both modes go through the backend interface in the same process.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -9,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/timing.hpp"
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/random.hpp"
@@ -17,26 +17,6 @@
 namespace prism::cli {
 
 namespace {
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-// Median-of-repeats time of f(), after one warm-up call, repeating until ~min_total seconds have passed.
-template <class F>
-double time_median(F&& f, double min_total = 0.5, int min_reps = 3) {
-  f();
-  std::vector<double> times;
-  auto start = std::chrono::steady_clock::now();
-  while ((int)times.size() < min_reps || seconds_since(start) < min_total) {
-    auto t0 = std::chrono::steady_clock::now();
-    f();
-    times.push_back(seconds_since(t0));
-    if (times.size() >= 50) break;
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
 Tensor random_tensor(const Shape& shape, Rng& rng, float scale, DeviceType device) {
   std::vector<float> v(shape_numel(shape));
   for (auto& x : v) x = rng.uniform(-scale, scale);
@@ -56,7 +36,7 @@ nlohmann::ordered_json bench_sgemm(DeviceType device) {
     const double flops = 2.0 * n * n * n;
     auto time_mode = [&](Mode m) {
       ScopedMode scoped(m);
-      return time_median([&] {
+      return adaptive_median_seconds([&] {
         be.gemm(C.data_f32(), A.data_f32(), B.data_f32(), n, n, n, false, false, 1.0f, GemmOrder::chain);
         be.synchronize();
       });
@@ -88,7 +68,7 @@ nlohmann::ordered_json bench_conv_layers(DeviceType device) {
     double ms[2];
     for (Mode m : {Mode::exact, Mode::fast}) {
       ScopedMode scoped(m);
-      ms[m == Mode::fast] = 1e3 * time_median([&] {
+      ms[m == Mode::fast] = 1e3 * adaptive_median_seconds([&] {
                               x.zero_grad();
                               w.zero_grad();
                               b.zero_grad();

@@ -10,6 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/runtime_options.hpp"
+#include "cli/timing.hpp"
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/random.hpp"
@@ -24,10 +25,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-}
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 Tensor random_unit(int64_t rows, int64_t dim, uint64_t seed, DeviceType device) {

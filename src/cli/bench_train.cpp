@@ -2,7 +2,6 @@
 // in fast and exact mode, and — when PyTorch is importable — the same network and step in PyTorch
 // (tests/reference/bench_torch.py), measured in the same run, with the ratio.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -10,6 +9,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/runtime_options.hpp"
+#include "cli/timing.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/random.hpp"
 #include "prism/core/runtime.hpp"
@@ -98,15 +98,7 @@ double time_training_step(const BenchTrainArgs& a, DeviceType device) {
     adam.step();
     (void)loss.item();  // synchronises the device
   };
-  for (int i = 0; i < 3; ++i) step();
-  std::vector<double> times;
-  for (int64_t i = 0; i < a.steps; ++i) {
-    const auto t0 = std::chrono::steady_clock::now();
-    step();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
+  return median_seconds(step, a.steps, 3);
 }
 
 // Runs the PyTorch twin with the first interpreter that can import torch ($PRISM_PYTHON, python3, then
