@@ -1,6 +1,7 @@
-// `prism check` through the built binary: a CPU-vs-CPU run at two thread counts matches bit for bit, a
-// fast-mode target is reported as a mismatch naming the step, tensor and element, and a missing GPU gives a
-// clear message and exit 2.
+// `prism check` through the built binary: the trainer's step on a CPU-vs-CPU run at two thread counts
+// matches bit for bit (the default config, PRISM, 30 steps), a fast-mode target is reported as a mismatch
+// naming the step, tensor and element, a missing GPU gives a clear message and exit 2, and bad arguments
+// name the option or key.
 #include <sys/wait.h>
 
 #include <catch2/catch.hpp>
@@ -32,16 +33,19 @@ Result run_prism(const std::string& args) {
 
 }  // namespace
 
-TEST_CASE("prism check: CPU 1 thread vs 2 threads, 3 exact steps, bit-identical", "[check]") {
+TEST_CASE("prism check: the trainer's step, CPU 1 thread vs 2 threads, 3 exact steps, bit-identical",
+          "[check]") {
   const Result r = run_prism("check --target cpu --steps 3 --json");
   INFO(r.out);
   REQUIRE(r.code == 0);
-  const auto j = nlohmann::json::parse(r.out);
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
   CHECK(j["result"] == "match");
   CHECK(j["steps"] == 3);
-  // fmnist-cnn: 11 parameters + 6 batch-norm buffers, Adam's 2 × 11 moments, loss, embeddings, memory,
-  // selection
-  CHECK(j["tensors_per_step"].get<int>() == 45);
+  CHECK(j["method"] == "prism");
+  CHECK(j["steps_with_memory"] == 2);  // the memory starts after a third of the steps
+  // fmnist-cnn: 11 parameters + 6 batch-norm buffers, Adam's 2 × 11 moments + its step counts, memory
+  // (embeddings, labels, sample indices, position), window, selection (P_clean, keep), loss, embeddings
+  CHECK(j["tensors_per_step"].get<int>() == 49);
   CHECK(j["reference"] == "cpu (1 thread)");
   CHECK(j["target"] == "cpu (2 threads)");
 }
@@ -51,7 +55,7 @@ TEST_CASE("prism check: a fast-mode target is reported as a mismatch with its fi
   const Result r = run_prism("check --target cpu --target-mode fast --steps 2 --json");
   INFO(r.out);
   REQUIRE(r.code == 1);
-  const auto j = nlohmann::json::parse(r.out);
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
   CHECK(j["result"] == "mismatch");
   CHECK(j["first_mismatch"]["step"] == 0);
   CHECK(!j["first_mismatch"]["tensor"].get<std::string>().empty());
@@ -68,9 +72,35 @@ TEST_CASE("prism check: without a GPU it says so and exits 2", "[check]") {
   CHECK(r.out.find("--target cpu") != std::string::npos);
 }
 
-TEST_CASE("prism check: bad arguments are errors naming the option", "[check]") {
-  const Result r = run_prism("check --target cpu --batch 6 --steps 1");
+TEST_CASE("prism check: bad arguments are errors naming the option or key", "[check]") {
+  {
+    const Result r = run_prism("check --target cpu --set DATA.TRAIN_BATCHSIZE=6 --steps 1");
+    INFO(r.out);
+    CHECK(r.code != 0);
+    CHECK(r.out.find("DATA.TRAIN_BATCHSIZE") != std::string::npos);
+  }
+  {
+    const Result r = run_prism("check --target cpu --method magic --steps 1");
+    INFO(r.out);
+    CHECK(r.code != 0);
+    CHECK(r.out.find("--method") != std::string::npos);
+  }
+  {
+    const Result r = run_prism("check --target cpu --config /nonexistent.yaml --steps 1");
+    INFO(r.out);
+    CHECK(r.code != 0);
+    CHECK(r.out.find("/nonexistent.yaml") != std::string::npos);
+  }
+}
+
+// The issue's acceptance command: the default experiment's config, PRISM, 30 steps of the trainer's step on
+// 1 and 2 threads (with the memory and sTRM selection in use from step 10).
+TEST_CASE("prism check: the default config, method prism, 30 steps, 1 vs 2 threads", "[check]") {
+  const Result r = run_prism("check --config " + std::string(PRISM_SOURCE_DIR) +
+                             "/data/configs/fashion_mnist_sym50.yaml --method prism --steps 30 --target cpu --json");
   INFO(r.out);
-  CHECK(r.code != 0);
-  CHECK(r.out.find("--batch") != std::string::npos);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  CHECK(j["result"] == "match");
+  CHECK(j["steps_with_memory"] == 20);
 }

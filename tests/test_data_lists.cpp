@@ -115,7 +115,7 @@ TEST_CASE("data setup: list with a cleaned twin, open split by class halves, sub
   REQUIRE(differs);  // Philox is deterministic: seeds 0 and 1 pick different 4-of-9 subsets, always
 }
 
-TEST_CASE("data setup: generated noise goes through the hook, missing hook is an error", "[data]") {
+TEST_CASE("data setup: generated noise comes from the config's generator, or a given one", "[data]") {
   TempDir dir;
   write_list_tree(dir);
   Config c;
@@ -126,8 +126,12 @@ TEST_CASE("data setup: generated noise goes through the hook, missing hook is an
   c.input.origin_size = {12};
   c.input.crop_size = {8};
   c.noise.type = "symmetric";
-  REQUIRE_THROWS_WITH(open_datasets(c),
-                      Catch::Contains("NOISE.TYPE symmetric") && Catch::Contains("generator"));
+  // Without a generator, the config's own (symmetric, rate NOISE.NOISE_RATE) is applied.
+  const DataSetup by_config = open_datasets(c);
+  REQUIRE(by_config.train->has_noise_flags());
+  int64_t changed = 0;
+  for (uint8_t f : by_config.train->noise_flags()) changed += f;
+  REQUIRE(changed > 0);
   int calls = 0;
   DataSetup s = open_datasets(c, [&](const Dataset& clean) {
     ++calls;

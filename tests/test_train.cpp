@@ -12,6 +12,8 @@
 #include "prism/core/runtime.hpp"
 #include "prism/data/safetensors.hpp"
 #include "prism/train/config.hpp"
+#include "prism/train/data_setup.hpp"
+#include "prism/train/run.hpp"
 #include "prism/train/trainer.hpp"
 
 using namespace prism;
@@ -240,7 +242,7 @@ TEST_CASE("train: every shipped config in data/configs loads and validates", "[t
     if (entry.path().extension() != ".yaml") continue;
     INFO(entry.path().string());
     std::vector<std::string> warnings;
-    CHECK_NOTHROW(load_config(entry.path().string(), {}, &warnings));
+    CHECK_NOTHROW(validate_config(load_config(entry.path().string(), {}, &warnings)));
     CHECK(warnings.empty());
     ++count;
   }
@@ -292,4 +294,92 @@ TEST_CASE("train: a write that fails (file size limit, as on a full disk) stops 
   CHECK(!fs::exists(dir + "/run/checkpoint.safetensors"));
   for (const auto& e : fs::directory_iterator(dir + "/run"))
     CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);  // no temp file left behind
+}
+
+TEST_CASE("train: a stopped and resumed run writes the uninterrupted run's summary", "[train][determinism]") {
+  if (!fashion_mnist_present()) FAIL("Fashion-MNIST is not installed");
+  const Config c = small_config("prism", 0.5, 30);
+  TrainOptions straight;
+  straight.out_dir = temp_dir("summary_straight");
+  straight.progress = false;
+  train(c, straight);
+  TrainOptions first;
+  first.out_dir = temp_dir("summary_resumed");
+  first.progress = false;
+  first.stop_after = 12;
+  train(c, first);
+  const auto part = nlohmann::json::parse(read_file(first.out_dir + "/run_time.json"));
+  CHECK(part["iteration"] == 12);
+  TrainOptions rest = first;
+  rest.stop_after = -1;
+  rest.resume = true;
+  train(load_run_config(first.out_dir), rest);
+  auto a = nlohmann::json::parse(read_file(straight.out_dir + "/summary.json"));
+  auto b = nlohmann::json::parse(read_file(first.out_dir + "/summary.json"));
+  // Wall-clock time covers both parts of the resumed run (it cannot equal another run's).
+  CHECK(b["train_seconds"].get<double>() > part["train_seconds"].get<double>());
+  for (auto* j : {&a, &b}) {
+    j->erase("train_seconds");
+    j->erase("images_per_second");
+  }
+  INFO("straight " << a.dump() << "\nresumed  " << b.dump());
+  CHECK(a == b);
+  CHECK(a["kept_precision"].is_number());  // the totals were counted, in both runs
+}
+
+TEST_CASE("train: --force keeps the old run until the new one has a checkpoint", "[train][errors]") {
+  if (!fashion_mnist_present()) FAIL("Fashion-MNIST is not installed");
+  const std::string dir = temp_dir("force_safe");
+  TrainOptions opt;
+  opt.out_dir = dir;
+  opt.progress = false;
+  train(small_config("xbm", 0.0, 4), opt);
+  const std::string old_checkpoint = read_file(dir + "/checkpoint.safetensors");
+  TrainOptions force = opt;
+  force.overwrite = true;
+  // A new run whose data cannot be opened: nothing of the old run is touched.
+  Config bad = small_config("xbm", 0.0, 4);
+  bad.data.root = dir + "/nowhere";
+  CHECK_THROWS_WITH(train(bad, force), Catch::Contains("nowhere"));
+  CHECK(read_file(dir + "/checkpoint.safetensors") == old_checkpoint);
+  // A new run that fails before its first checkpoint (the loss diverges at once): the old run is put back.
+  Config diverging = small_config("xbm", 0.0, 40);
+  diverging.solver.base_lr = 1e30;
+  diverging.solver.lr_schedular = "constant";
+  CHECK_THROWS_WITH(train(diverging, force), Catch::Contains("iteration"));
+  CHECK(read_file(dir + "/checkpoint.safetensors") == old_checkpoint);
+  CHECK(fs::exists(dir + "/summary.json"));
+  CHECK(!fs::exists(dir + "/.replaced"));
+  // A new run that succeeds replaces it.
+  train(small_config("xbm", 0.0, 5), force);
+  CHECK(nlohmann::json::parse(read_file(dir + "/summary.json"))["iterations"] == 5);
+  CHECK(!fs::exists(dir + "/.replaced"));
+}
+
+TEST_CASE("train: --stop-after 0 writes a checkpoint to resume from; a bad checkpoint iteration is refused",
+          "[train][errors]") {
+  if (!fashion_mnist_present()) FAIL("Fashion-MNIST is not installed");
+  const std::string dir = temp_dir("stop0");
+  TrainOptions opt;
+  opt.out_dir = dir;
+  opt.progress = false;
+  opt.stop_after = 0;
+  const Config c = small_config("prism", 0.5, 6);
+  train(c, opt);
+  REQUIRE(fs::exists(dir + "/checkpoint.safetensors"));
+  CHECK(read_safetensors(dir + "/checkpoint.safetensors").meta("iteration") == "0");
+  // Resume, then tamper with the finished checkpoint's iteration.
+  TrainOptions rest = opt;
+  rest.stop_after = -1;
+  rest.resume = true;
+  CHECK(train(load_run_config(dir), rest).finished);
+  for (const char* iteration : {"5abc", "99", "-1"}) {
+    SafeTensors st = read_safetensors(dir + "/checkpoint.safetensors");
+    st.metadata["iteration"] = iteration;
+    write_safetensors(dir + "/tampered.safetensors", st);
+    TrainingRun run(load_run_config(dir), open_datasets(load_run_config(dir)).train, DeviceType::cpu);
+    INFO(iteration);
+    CHECK_THROWS_WITH(run.load_checkpoint(dir + "/tampered.safetensors"),
+                      Catch::Contains("tampered.safetensors") && Catch::Contains("iteration"));
+  }
 }

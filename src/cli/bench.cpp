@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "cli/timing.hpp"
+#include "prism/core/timing.hpp"
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/random.hpp"

@@ -10,7 +10,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/runtime_options.hpp"
-#include "cli/timing.hpp"
+#include "prism/core/timing.hpp"
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/random.hpp"

@@ -1,22 +1,25 @@
-// prism bench train: images/s of one training step (forward, batch + memory contrastive loss, backward, Adam)
-// in fast and exact mode, and — when PyTorch is importable — the same network and step in PyTorch
+// prism bench train: images/s of the trainer's own training step (TrainingRun::step: forward, selection,
+// batch + memory loss, backward, Adam, enqueue) in fast and exact mode on a fixed synthetic batch with a
+// full memory bank, and — when PyTorch is importable — the same network and step in PyTorch
 // (tests/reference/bench_torch.py), measured in the same run, with the ratio.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "cli/commands.hpp"
 #include "cli/runtime_options.hpp"
-#include "cli/timing.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/random.hpp"
 #include "prism/core/runtime.hpp"
-#include "prism/dml/contrastive.hpp"
-#include "prism/dml/memory_bank.hpp"
-#include "prism/nn/models.hpp"
-#include "prism/nn/optim.hpp"
+#include "prism/core/timing.hpp"
+#include "prism/dml/methods.hpp"
+#include "prism/train/run.hpp"
 
 #ifndef PRISM_SOURCE_DIR
 #define PRISM_SOURCE_DIR "."
@@ -27,12 +30,14 @@ namespace prism::cli {
 namespace {
 
 struct BenchTrainArgs {
-  std::string model = "fmnist-cnn",
+  std::string model = "fmnist-cnn", method = "xbm",
               torch_script = std::string(PRISM_SOURCE_DIR) + "/tests/reference/bench_torch.py";
   int64_t batch = 64, instances = 8, steps = 20, dim = 64, memory = 8192;
   bool json = false, no_torch = false;
   RuntimeOptions runtime;
 };
+
+constexpr int64_t kBenchClasses = 10;  // memory labels are drawn from 0..9, as the PyTorch twin's
 
 std::vector<float> uniform(size_t n, Rng& rng, float lo, float hi) {
   std::vector<float> v(n);
@@ -40,18 +45,60 @@ std::vector<float> uniform(size_t n, Rng& rng, float lo, float hi) {
   return v;
 }
 
-nlohmann::json run_torch_with(const std::string& python, const BenchTrainArgs& a, DeviceType device) {
-  const std::string cmd = python + " \"" + a.torch_script + "\" --threads " + std::to_string(num_threads()) +
-                          " --device " + device_name(device) + " --batch " + std::to_string(a.batch) +
-                          " --instances " + std::to_string(a.instances) + " --steps " +
-                          std::to_string(a.steps) + " --dim " + std::to_string(a.dim) + " --memory " +
-                          std::to_string(a.memory) + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {{"error", "cannot run " + python}};
-  std::string out;
+// kBenchClasses × K random 28×28 images, label = row / K: the training set the run is built on (its class
+// count sizes the memory); the timed batch is its first `batch` rows.
+class SyntheticImages final : public Dataset {
+ public:
+  SyntheticImages(int64_t instances, Rng& rng) {
+    const int64_t n = kBenchClasses * instances;
+    for (int64_t i = 0; i < n; ++i) labels_.push_back(static_cast<int32_t>(i / instances));
+    pixels_ = uniform(static_cast<size_t>(n * 784), rng, 0, 1);
+  }
+  Shape sample_shape() const override { return {1, 28, 28}; }
+  std::string describe() const override { return "synthetic 28x28 images"; }
+  std::string sample_source(int64_t i) const override { return "synthetic[" + std::to_string(i) + "]"; }
+  void load_sample(int64_t i, bool, Rng&, float* out) const override {
+    std::copy_n(pixels_.begin() + i * 784, 784, out);
+  }
+
+ private:
+  std::vector<float> pixels_;
+};
+
+// Runs argv[0] with the arguments (no shell: paths are never interpreted), standard output and error
+// captured; returns the exit status (-1 when it could not run).
+int run_process(const std::vector<std::string>& argv, std::string* output) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(fds[1]);
   char buf[4096];
-  for (size_t got; (got = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, got);
-  const int status = pclose(p);
+  for (ssize_t got; (got = read(fds[0], buf, sizeof buf)) > 0;) output->append(buf, static_cast<size_t>(got));
+  close(fds[0]);
+  int status = 0;
+  if (waitpid(pid, &status, 0) < 0) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+nlohmann::json run_torch_with(const std::string& python, const BenchTrainArgs& a, DeviceType device) {
+  std::string out;
+  const int status = run_process(
+      {python, a.torch_script, "--threads", std::to_string(num_threads()), "--device", device_name(device),
+       "--batch", std::to_string(a.batch), "--instances", std::to_string(a.instances), "--steps",
+       std::to_string(a.steps), "--dim", std::to_string(a.dim), "--memory", std::to_string(a.memory)},
+      &out);
   const size_t brace = out.rfind('{');
   if (status != 0 || brace == std::string::npos) {
     if (out.size() > 300) out = "…" + out.substr(out.size() - 300);
@@ -63,42 +110,43 @@ nlohmann::json run_torch_with(const std::string& python, const BenchTrainArgs& a
   return j;
 }
 
-// Median seconds of one training step after 3 warm-up steps, in the current mode.
+// The run the PyTorch twin mirrors: fmnist-cnn with a `dim`-d head, Adam (lr 1e-3, weight decay 5e-4,
+// constant lr), the contrastive loss on the batch and on a memory of `memory` rows from the first step.
+Config bench_config(const BenchTrainArgs& a) {
+  Config c;
+  c.model.name = a.model;
+  c.model.head_dim = a.dim;
+  c.solver.base_lr = 1e-3;
+  c.solver.weight_decay = 5e-4;
+  c.solver.lr_schedular = "constant";
+  c.solver.max_iters = 1000000;
+  c.xbm.size = a.memory;
+  c.xbm.start_iteration = 0;
+  c.noise.method = a.method;
+  c.noise.type = "none";
+  c.data.train_batchsize = a.batch;
+  c.data.num_instances = a.instances;
+  c.run.mode = mode_name(mode());
+  validate_config(c);
+  return c;
+}
+
+// Median seconds of one TrainingRun::step after 3 warm-up steps, in the current mode.
 double time_training_step(const BenchTrainArgs& a, DeviceType device) {
-  nn::ModelOptions mo;
-  mo.embed_dim = a.dim;
-  auto model = nn::make_model(a.model, mo);
-  model->to(device);
-  model->train();
-  nn::AdamOptions ao;
-  ao.lr = 1e-3;
-  ao.weight_decay = 5e-4;
-  nn::Adam adam(model->named_parameters(), ao);
   Rng rng(0, RngStream::test);
-  const Tensor x = Tensor::from_vector({a.batch, 1, 28, 28}, uniform(a.batch * 784, rng, 0, 1)).to(device);
-  std::vector<int32_t> labels(a.batch);
-  for (int64_t i = 0; i < a.batch; ++i) labels[i] = static_cast<int32_t>(i / a.instances);
-  const Tensor labels_t = dml::label_tensor(labels, device);
-  // A full memory bank of random unit embeddings with labels 0..9.
-  dml::MemoryBank bank(a.memory, a.dim, 10, device);
-  {
+  auto data = std::make_shared<SyntheticImages>(a.instances, rng);
+  TrainingRun run(bench_config(a), data, device);
+  if (dml::MemoryBank* bank = run.memory()) {  // a full memory of random unit embeddings, labels 0..9
     Tensor m = l2_normalize(Tensor::from_vector({a.memory, a.dim}, uniform(a.memory * a.dim, rng, -1, 1)));
     std::vector<int32_t> ml(a.memory);
     std::vector<int64_t> idx(a.memory);
-    for (int64_t i = 0; i < a.memory; ++i) ml[i] = static_cast<int32_t>(rng.below(10)), idx[i] = i;
-    bank.enqueue(m.to(device), ml, idx);
+    for (int64_t i = 0; i < a.memory; ++i) ml[i] = static_cast<int32_t>(rng.below(kBenchClasses)), idx[i] = i;
+    bank->enqueue(m.to(device), ml, idx);
   }
-  auto step = [&] {
-    Tensor emb = model->forward(x);
-    Tensor loss =
-        add(dml::batch_contrastive_loss(emb, labels_t, Tensor()),
-            dml::memory_contrastive_loss(emb, labels_t, Tensor(), bank.embeddings(), bank.labels_device()));
-    adam.zero_grad();
-    loss.backward();
-    adam.step();
-    (void)loss.item();  // synchronises the device
-  };
-  return median_seconds(step, a.steps, 3);
+  std::vector<int64_t> rows(a.batch);
+  for (int64_t i = 0; i < a.batch; ++i) rows[i] = i;
+  const Batch batch = data->load_batch(rows, false, 0, 0);
+  return median_seconds([&] { run.step(batch); }, a.steps, 3);  // step() ends with loss.item(): synchronised
 }
 
 // Runs the PyTorch twin with the first interpreter that can import torch ($PRISM_PYTHON, python3, then
@@ -121,29 +169,38 @@ nlohmann::json run_torch(const BenchTrainArgs& a, DeviceType device) {
 
 void register_bench_train(CLI::App* bench) {
   static BenchTrainArgs a;
-  auto* cmd = bench->add_subcommand("train",
-                                    "Training-step images/s (fast and exact), with PyTorch's when available");
+  auto* cmd = bench->add_subcommand(
+      "train", "Images/s of the trainer's step (fast and exact), with PyTorch's when available");
   cmd->add_option("--model", a.model, "Network (fmnist-cnn)")->check(CLI::IsMember({"fmnist-cnn"}));
-  cmd->add_option("--batch", a.batch, "Batch size (P x K, K = --instances)");
-  cmd->add_option("--instances", a.instances, "Instances per class in the batch");
-  cmd->add_option("--steps", a.steps, "Timed steps per mode (median reported)");
-  cmd->add_option("--memory", a.memory, "Memory bank rows (the memory loss runs against them)");
+  cmd->add_option("--method", a.method, "Training method of the step (xbm: what the PyTorch twin runs)")
+      ->check(CLI::IsMember(dml::method_names()))
+      ->capture_default_str();
+  cmd->add_option("--batch", a.batch, "Batch size (P x K, K = --instances)")->check(CLI::PositiveNumber);
+  cmd->add_option("--instances", a.instances, "Instances per class in the batch")->check(CLI::PositiveNumber);
+  cmd->add_option("--steps", a.steps, "Timed steps per mode (median reported)")->check(CLI::PositiveNumber);
+  cmd->add_option("--memory", a.memory, "Memory bank rows (the memory loss runs against them)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--torch-script", a.torch_script, "The PyTorch twin (tests/reference/bench_torch.py)");
   cmd->add_flag("--no-torch", a.no_torch, "Skip the PyTorch comparison");
   cmd->add_flag("--json", a.json, "Print one JSON object on stdout");
   add_runtime_options(cmd, a.runtime, false);
   cmd->callback([] {
-    if (a.batch % a.instances != 0) throw Error("--batch must be a multiple of --instances");
+    if (a.batch % a.instances != 0)
+      throw Error("--batch " + std::to_string(a.batch) + " must be a multiple of --instances " +
+                  std::to_string(a.instances));
+    if (a.batch / a.instances > kBenchClasses)
+      throw Error("--batch / --instances must be at most " + std::to_string(kBenchClasses) + " classes");
     const DeviceType device = apply_runtime_options(a.runtime);
     nlohmann::ordered_json r;
     r["model"] = a.model;
+    r["method"] = a.method;
     r["batch"] = a.batch;
     r["device"] = device_name(device);
     r["threads"] = num_threads();
     double ips[2];
     for (Mode m : {Mode::fast, Mode::exact}) {
       ScopedMode scoped(m);
-      ips[m == Mode::exact] = a.batch / time_training_step(a, device);
+      ips[m == Mode::exact] = static_cast<double>(a.batch) / time_training_step(a, device);
       r["images_per_second"][mode_name(m)] = ips[m == Mode::exact];
     }
     nlohmann::json torch =
@@ -160,8 +217,8 @@ void register_bench_train(CLI::App* bench) {
       std::printf("%s\n", r.dump(2).c_str());
       return;
     }
-    std::printf("training step, %s, batch %lld, %s, %d threads\n", a.model.c_str(),
-                static_cast<long long>(a.batch), device_name(device), num_threads());
+    std::printf("training step (TrainingRun::step, method %s), %s, batch %lld, %s, %d threads\n", a.method.c_str(),
+                a.model.c_str(), static_cast<long long>(a.batch), device_name(device), num_threads());
     std::printf("  prism fast   %8.0f img/s\n  prism exact  %8.0f img/s\n", ips[0], ips[1]);
     if (r.contains("ratio_vs_pytorch"))
       std::printf("  pytorch %s %6.0f img/s   ratio fast %.2f, exact %.2f\n",

@@ -10,6 +10,7 @@
 #include "cli/commands.hpp"
 #include "cli/runtime_options.hpp"
 #include "prism/core/runtime.hpp"
+#include "prism/dml/methods.hpp"
 #include "prism/train/config.hpp"
 #include "prism/train/trainer.hpp"
 
@@ -39,7 +40,7 @@ void add_common(CLI::App* cmd, TrainArgs& a) {
                 "Start afresh where --out already holds a run (its outputs are replaced)");
 }
 
-// Defaults + file + --set + the dedicated flags, validated.
+// Defaults + file + --set + the dedicated flags (validated where the run is built: open_datasets).
 Config resolve_config(const TrainArgs& a, const std::string& method) {
   std::vector<std::string> overrides = a.overrides;
   if (!method.empty()) overrides.push_back("NOISE.METHOD=" + method);
@@ -81,8 +82,8 @@ void register_train(CLI::App& app) {
   static TrainArgs a;
   auto* cmd = app.add_subcommand("train", "Train an embedding with PRISM (or a baseline) and evaluate it");
   add_common(cmd, a);
-  cmd->add_option("--method", a.method, "contrastive | xbm | trm | prism | oracle (overrides NOISE.METHOD)")
-      ->check(CLI::IsMember({"contrastive", "xbm", "trm", "prism", "oracle"}));
+  cmd->add_option("--method", a.method, dml::method_names_text(" | ") + " (overrides NOISE.METHOD)")
+      ->check(CLI::IsMember(dml::method_names()));
   cmd->add_option("--out", a.out, "Run directory (config, metrics.jsonl, checkpoint, summary, report/)");
   cmd->add_option("--resume", a.resume, "Continue the run in this directory from its checkpoint");
   cmd->add_option(
@@ -141,8 +142,10 @@ void register_train(CLI::App& app) {
       if (!m.empty()) methods.push_back(m);
     if (methods.empty()) throw Error("--methods is empty");
     std::vector<Config> configs;
-    for (const std::string& m : methods)
-      configs.push_back(resolve_config(c, m));  // all errors before any run
+    for (const std::string& m : methods) {
+      configs.push_back(resolve_config(c, m));
+      validate_config(configs.back());  // every config's errors before the first (long) run starts
+    }
     std::vector<TrainSummary> runs;
     for (size_t i = 0; i < methods.size(); ++i) {
       TrainOptions opt;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -63,6 +64,19 @@ void make_directories(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) throw Error("cannot create directory '" + path + "': " + ec.message());
+}
+
+// Shortest text that reads back to the same double, always with a '.' or exponent so that YAML 1.1 readers
+// (PyYAML, yacs) see a float: "0.5", "3.0e-05", "1.0".
+std::string double_text(double v) {
+  char buf[64];
+  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, ptr);
+  const size_t e = s.find_first_of("eE");
+  std::string mant = e == std::string::npos ? s : s.substr(0, e);
+  const std::string exp = e == std::string::npos ? "" : s.substr(e);
+  if (mant.find('.') == std::string::npos) mant += ".0";
+  return mant + exp;
 }
 
 }  // namespace prism

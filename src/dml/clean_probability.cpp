@@ -6,7 +6,9 @@
 
 #include "prism/core/autograd.hpp"
 #include "prism/core/runtime.hpp"
-#include "prism/dml/selector.hpp"
+#include "prism/dml/clean_probability.hpp"
+
+#include <array>
 
 namespace prism::dml {
 
@@ -74,16 +76,6 @@ std::vector<float> probability_of_own_class(const Tensor& T, const std::vector<i
 
 }  // namespace
 
-const char* clean_form_name(CleanForm f) {
-  return f == CleanForm::center ? "center" : "full";
-}
-
-CleanForm parse_clean_form(const std::string& s) {
-  if (s == "center") return CleanForm::center;
-  if (s == "full") return CleanForm::full;
-  throw Error("unknown clean-probability form '" + s + "' (expected center or full)");
-}
-
 Tensor class_similarity(const Tensor& emb, MemoryBank& bank, CleanForm form) {
   check_batch(emb, nullptr, bank, "class_similarity");
   NoGradGuard no_grad;
@@ -103,6 +95,55 @@ std::vector<float> clean_probability_full(const Tensor& emb, const std::vector<i
   check_batch(emb, &labels, bank, "clean_probability_full");
   NoGradGuard no_grad;
   return probability_of_own_class(similarity_full(emb.detach(), bank), labels, bank);
+}
+
+// ---- the form table ----------------------------------------------------------------------------------------
+
+namespace {
+
+std::vector<float> probability_full(const Tensor& emb, const std::vector<int32_t>& labels, MemoryBank& bank) {
+  return clean_probability_full(emb, labels, bank);
+}
+
+constexpr std::array<CleanFormSpec, 2> kForms = {{
+    {"center", CleanForm::center, clean_probability_center,
+     "AvgSim from the class centers of the memory (the paper's acceleration, O(n C d))"},
+    {"full", CleanForm::full, probability_full,
+     "AvgSim from every memory row, the definition (O(n K d))"},
+}};
+
+}  // namespace
+
+std::span<const CleanFormSpec> clean_forms() {
+  return kForms;
+}
+
+const CleanFormSpec& clean_form_spec(CleanForm form) {
+  for (const CleanFormSpec& f : kForms)
+    if (f.form == form) return f;
+  throw Error("clean_form_spec: form " + std::to_string(static_cast<int>(form)) + " has no table row");
+}
+
+const CleanFormSpec& clean_form_spec(const std::string& name) {
+  for (const CleanFormSpec& f : kForms)
+    if (name == f.name) return f;
+  std::string names;
+  for (const CleanFormSpec& f : kForms) names += (names.empty() ? "" : ", ") + std::string(f.name);
+  throw Error("unknown clean-probability form '" + name + "' (expected " + names + ")");
+}
+
+std::vector<std::string> clean_form_names() {
+  std::vector<std::string> out;
+  for (const CleanFormSpec& f : kForms) out.push_back(f.name);
+  return out;
+}
+
+const char* clean_form_name(CleanForm f) {
+  return clean_form_spec(f).name;
+}
+
+CleanForm parse_clean_form(const std::string& s) {
+  return clean_form_spec(s).form;
 }
 
 }  // namespace prism::dml

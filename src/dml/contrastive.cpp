@@ -96,6 +96,7 @@ Tensor contrastive_loss(const Tensor& rows, const Tensor& row_labels, const Tens
   return contrastive_loss_from_similarity(sim, row_labels, col_labels, row_mask, col_mask, divisor, opt);
 }
 
+// The two calls of the training step, through the loss table's contrastive row (one path: the trainer's).
 Tensor batch_contrastive_loss(const Tensor& emb, const Tensor& labels, const Tensor& keep,
                               const ContrastiveOptions& opt) {
   require(emb.defined() && emb.dim() == 2, "batch loss needs embeddings [n, d], got " + emb.describe());
@@ -106,16 +107,13 @@ Tensor batch_contrastive_loss(const Tensor& emb, const Tensor& labels, const Ten
     kept = 0;
     for (int32_t k : keep.to_vector_i32()) kept += k != 0;
   }
-  return contrastive_loss(emb, labels, emb, labels, keep, keep, static_cast<float>(kept), opt);
+  return batch_loss(ContrastiveLoss(opt), emb, labels, keep, kept);
 }
 
 Tensor memory_contrastive_loss(const Tensor& emb, const Tensor& labels, const Tensor& keep,
                                const Tensor& memory, const Tensor& memory_labels,
                                const ContrastiveOptions& opt) {
-  require(emb.defined() && emb.dim() == 2, "memory loss needs embeddings [n, d], got " + emb.describe());
-  if (!memory.defined() || memory.numel() == 0) return zero_loss(emb.device());
-  return contrastive_loss(emb, labels, memory.detach(), memory_labels, keep, Tensor(),
-                          static_cast<float>(emb.size(0)), opt);
+  return memory_loss(ContrastiveLoss(opt), emb, labels, keep, memory, memory_labels);
 }
 
 Tensor label_tensor(const std::vector<int32_t>& labels, DeviceType device) {
@@ -128,10 +126,11 @@ Tensor mask_tensor(const std::vector<uint8_t>& keep, DeviceType device) {
   return Tensor::from_vector_i32({static_cast<int64_t>(v.size())}, v, device);
 }
 
-int64_t count_kept(const std::vector<uint8_t>& keep) {
-  int64_t k = 0;
-  for (uint8_t x : keep) k += x != 0;
-  return k;
+
+Tensor ContrastiveLoss::pairs(const Tensor& rows, const Tensor& row_labels, const Tensor& cols,
+                              const Tensor& col_labels, const Tensor& row_mask, const Tensor& col_mask,
+                              float divisor) const {
+  return contrastive_loss(rows, row_labels, cols, col_labels, row_mask, col_mask, divisor, options_);
 }
 
 }  // namespace prism::dml

@@ -175,9 +175,7 @@ Selection Selector::select(int64_t iteration, const Tensor& emb, const std::vect
   // The official code returns "keep all" while the memory is empty; the ranking would be arbitrary (all P =
   // 1).
   if (!bank || bank->empty()) return keep_all(n, flags);
-  std::vector<float> p = cfg_.form == CleanForm::center ? clean_probability_center(emb, labels, *bank)
-                                                        : clean_probability_full(emb, labels, *bank);
-  return select_from_probabilities(p, flags);
+  return select_from_probabilities(clean_form_spec(cfg_.form).probability(emb, labels, *bank), flags);
 }
 
 void Selector::save_state(StateDict& state, const std::string& prefix) const {

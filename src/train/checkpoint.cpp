@@ -1,9 +1,11 @@
 // Checkpoints: the whole training state to and from one safetensors file (reference code).
-// Integers go into the metadata as decimal text, optimizer scalars as %.17g (round-trips a double exactly).
+// Integers go into the metadata as decimal text, optimizer scalars as double_text (round-trips a double).
 #include "prism/train/checkpoint.hpp"
 
+#include <charconv>
 #include <cstdio>
 
+#include "prism/core/io.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/data/safetensors.hpp"
 
@@ -14,11 +16,23 @@ const char* kModel = "model/";
 const char* kOptimizer = "optimizer/";
 const char* kInt = "int/";
 const char* kScalar = "scalar/";
+const char* kLoss = "loss/";
 
-std::string double_text(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+// The whole text as one number, or an error naming the file and the metadata key ("5abc" is not 5).
+int64_t parse_integer(const std::string& path, const std::string& key, const std::string& text) {
+  int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+    throw Error(path + ": metadata '" + key + "' = '" + text + "' is not an integer");
+  return v;
+}
+
+double parse_double(const std::string& path, const std::string& key, const std::string& text) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+    throw Error(path + ": metadata '" + key + "' = '" + text + "' is not a number");
+  return v;
 }
 
 bool starts_with(const std::string& s, const char* prefix) {
@@ -32,6 +46,8 @@ void save_checkpoint(const std::string& path, const TrainState& state, const std
   st.metadata["method"] = method;
   st.metadata["iteration"] = std::to_string(state.iteration);
   for (const auto& [name, t] : state.model->state()) st.put(kModel + name, t);
+  if (state.loss_parameters)
+    for (const auto& [name, t] : state.loss_parameters->state()) st.put(kLoss + name, t);
   const nn::OptimizerState opt = state.optimizer->state();
   for (const auto& [name, t] : opt.tensors) st.put(kOptimizer + name, t);
   for (const auto& [name, v] : opt.scalars) st.metadata[std::string(kScalar) + name] = double_text(v);
@@ -39,6 +55,12 @@ void save_checkpoint(const std::string& path, const TrainState& state, const std
   if (state.bank) state.bank->save_state(dml_state);
   state.selector->save_state(dml_state);
   state.sampler->save_state(dml_state);
+  if (state.totals) {
+    dml_state.ints["totals.kept"] = state.totals->kept;
+    dml_state.ints["totals.clean_kept"] = state.totals->clean_kept;
+    dml_state.ints["totals.noisy"] = state.totals->noisy;
+    dml_state.ints["totals.noisy_removed"] = state.totals->noisy_removed;
+  }
   for (const auto& [name, t] : dml_state.tensors) st.put(name, t);
   for (const auto& [name, v] : dml_state.ints) st.metadata[kInt + name] = std::to_string(v);
   write_safetensors(path, st);
@@ -51,38 +73,54 @@ int64_t load_checkpoint(const std::string& path, TrainState& state, const std::s
   if (st.meta("method") != method)
     throw Error(path + ": checkpoint of method '" + st.meta("method") + "', but the config asks for '" +
                 method + "'");
-  nn::TensorMap model;
+  nn::TensorMap model, loss_params;
   nn::OptimizerState opt;
   dml::StateDict dml_state;
   const DeviceType device = state.model->device();
   for (const auto& [name, t] : st.tensors) {
     if (starts_with(name, kModel))
       model[name.substr(std::string(kModel).size())] = st.get_tensor(name, device);
+    else if (starts_with(name, kLoss))
+      loss_params[name.substr(std::string(kLoss).size())] = st.get_tensor(name, device);
     else if (starts_with(name, kOptimizer))
       opt.tensors[name.substr(std::string(kOptimizer).size())] = st.get_tensor(name, device);
     else
       dml_state.tensors[name] = st.get_tensor(name, DeviceType::cpu);
   }
   for (const auto& [key, text] : st.metadata) {
-    try {
-      if (starts_with(key, kScalar))
-        opt.scalars[key.substr(std::string(kScalar).size())] = std::stod(text);
-      else if (starts_with(key, kInt))
-        dml_state.ints[key.substr(std::string(kInt).size())] = std::stoll(text);
-    } catch (const std::exception&) {
-      throw Error(path + ": metadata '" + key + "' = '" + text + "' is not a number");
-    }
+    if (starts_with(key, kScalar))
+      opt.scalars[key.substr(std::string(kScalar).size())] = parse_double(path, key, text);
+    else if (starts_with(key, kInt))
+      dml_state.ints[key.substr(std::string(kInt).size())] = parse_integer(path, key, text);
   }
+  if (!st.metadata.count("iteration")) throw Error(path + ": metadata has no 'iteration'");
+  const int64_t iteration = parse_integer(path, "iteration", st.meta("iteration"));
+  if (iteration < 0) throw Error(path + ": metadata 'iteration' is negative (" + st.meta("iteration") + ")");
   state.model->load_state(model);
+  if (state.loss_parameters)
+    state.loss_parameters->load_state(loss_params);
+  else if (!loss_params.empty())
+    throw Error(path + ": checkpoint holds loss parameters ('" + loss_params.begin()->first +
+                "'), but the config's loss has none");
   state.optimizer->load_state(opt);
   if (state.bank) state.bank->load_state(dml_state);
   state.selector->load_state(dml_state);
   state.sampler->load_state(dml_state);
-  try {
-    state.iteration = std::stoll(st.meta("iteration"));
-  } catch (const std::invalid_argument&) {
-    throw Error(path + ": metadata 'iteration' is not a number");
+  if (state.totals) {
+    if (dml_state.ints.count("totals.kept")) {
+      state.totals->kept = dml_state.integer("totals.kept");
+      state.totals->clean_kept = dml_state.integer("totals.clean_kept");
+      state.totals->noisy = dml_state.integer("totals.noisy");
+      state.totals->noisy_removed = dml_state.integer("totals.noisy_removed");
+    } else {
+      *state.totals = CheckpointTotals{};
+      std::fprintf(stderr,
+                   "prism: warning: %s predates saved selection totals; kept precision and noise recall will "
+                   "cover only the iterations from here on\n",
+                   path.c_str());
+    }
   }
+  state.iteration = iteration;
   return state.iteration;
 }
 

@@ -12,6 +12,9 @@
 
 #include "prism/core/io.hpp"
 #include "prism/core/runtime.hpp"
+#include "prism/dml/clean_probability.hpp"
+#include "prism/dml/loss.hpp"
+#include "prism/dml/methods.hpp"
 #include "prism/nn/models.hpp"
 
 namespace prism {
@@ -29,8 +32,8 @@ std::vector<ConfigKey> config_keys(Config& c) {
       {"MODEL.MLP.HIDDEN", &c.model.mlp_hidden, {}, "hidden layer widths of the mlp embedder"},
       {"LOSSES.NAME",
        &c.losses.name,
-       {"contrastive", "contrastive_loss", "memory_contrastive_loss", "memory_contrastive_loss_w_PRISM"},
-       "loss (every name is the contrastive loss; NOISE.METHOD decides memory and selection)"},
+       dml::loss_config_values(),
+       "loss of the batch and memory terms (the official names are synonyms of contrastive)"},
       {"LOSSES.MARGIN", &c.losses.margin, {}, "contrastive margin on cosine similarity"},
       {"SOLVER.OPTIMIZER_NAME", &c.solver.optimizer_name, {"Adam", "SGD"}, "optimizer"},
       {"SOLVER.BASE_LR", &c.solver.base_lr, {}, "learning rate"},
@@ -50,7 +53,11 @@ std::vector<ConfigKey> config_keys(Config& c) {
       {"NOISE.NOISE_RATE", &c.noise.noise_rate, {}, "R: share of each batch that selection removes"},
       {"NOISE.WINDOW_SIZE", &c.noise.window_size, {}, "tau: sTRM threshold window"},
       {"NOISE.WARM_UP", &c.noise.warm_up, {}, "iterations before selection starts"},
-      {"NOISE.METHOD", &c.noise.method, {"contrastive", "xbm", "trm", "prism", "oracle"}, "training method"},
+      {"NOISE.METHOD", &c.noise.method, dml::method_names(), "training method (memory, selection, enqueueing)"},
+      {"NOISE.CLEAN_PROBABILITY",
+       &c.noise.clean_probability,
+       dml::clean_form_names(),
+       "form of the clean probability that trm / prism rank"},
       {"NOISE.TYPE",
        &c.noise.type,
        {"none", "symmetric", "small-cluster"},
@@ -315,18 +322,6 @@ void walk(std::vector<ConfigKey>& keys, const YAML::Node& map, const std::string
 // ---- output
 // -----------------------------------------------------------------------------------------------------
 
-// Shortest text that reads back to the same double, always with a '.' or exponent so that YAML 1.1 readers
-// (PyYAML, yacs) see a float: "0.5", "3.0e-05", "1.0".
-std::string double_text(double v) {
-  char buf[64];
-  auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  std::string s(buf, ptr);
-  const size_t e = s.find_first_of("eE");
-  std::string mant = e == std::string::npos ? s : s.substr(0, e);
-  const std::string exp = e == std::string::npos ? "" : s.substr(e);
-  if (mant.find('.') == std::string::npos) mant += ".0";
-  return mant + exp;
-}
 
 std::string quote(const std::string& s) {
   std::string out = "\"";
@@ -466,6 +461,16 @@ void validate_config(const Config& c) {
     if (!ok) throw Error("config: " + key + " " + what);
   };
   auto num = [](double v) { return double_text(v); };
+  // Strings with a fixed set of values (the tables' names among them), for configs built in code too.
+  Config copy = c;
+  for (const ConfigKey& key : config_keys(copy)) {
+    const auto* value = std::get_if<std::string*>(&key.ref);
+    if (!value || key.choices.empty()) continue;
+    if (std::find(key.choices.begin(), key.choices.end(), **value) != key.choices.end()) continue;
+    std::string names;
+    for (const std::string& ch : key.choices) names += (names.empty() ? "" : ", ") + ch;
+    need(false, key.name, "must be one of " + names + ", got '" + **value + "'");
+  }
   need(c.seed >= 0, "SEED", "must be >= 0, got " + std::to_string(c.seed));
   need(c.model.head_dim >= 1, "MODEL.HEAD.DIM", "must be >= 1, got " + std::to_string(c.model.head_dim));
   for (int64_t h : c.model.mlp_hidden) need(h >= 1, "MODEL.MLP.HIDDEN", "widths must be >= 1");
@@ -494,12 +499,13 @@ void validate_config(const Config& c) {
        "must be in [0, 1), got " + num(c.effective_inject_rate()));
   need(c.noise.cluster_size >= 1, "NOISE.CLUSTER_SIZE", "must be >= 1");
   const std::string& m = c.noise.method;
-  need(c.xbm.enable || !(m == "xbm" || m == "trm" || m == "prism"), "XBM.ENABLE",
+  const dml::MethodSpec& method = dml::method_spec(m);
+  need(c.xbm.enable || !method.uses_memory, "XBM.ENABLE",
        "is false, but NOISE.METHOD " + m + " needs the memory bank");
   need(c.data.train_clean_source.empty() || c.noise.type == "none", "NOISE.TYPE",
        "must be none when DATA.TRAIN_CLEAN_SOURCE gives the noise (got " + c.noise.type + ")");
-  need(m != "oracle" || c.noise.type != "none" || !c.data.train_clean_source.empty(), "NOISE.METHOD",
-       "oracle needs known noise flags: set NOISE.TYPE or DATA.TRAIN_CLEAN_SOURCE");
+  need(!method.needs_noise_flags || c.noise.type != "none" || !c.data.train_clean_source.empty(),
+       "NOISE.METHOD", m + " needs known noise flags: set NOISE.TYPE or DATA.TRAIN_CLEAN_SOURCE");
 
   const auto& d = c.data;
   need(d.num_instances >= 1, "DATA.NUM_INSTANCES", "must be >= 1, got " + std::to_string(d.num_instances));
@@ -563,7 +569,6 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   Config c;
   if (!path.empty()) apply_yaml_file(c, path, warnings);
   for (const auto& o : overrides) apply_override(c, o);
-  validate_config(c);
   return c;
 }
 

@@ -1,8 +1,11 @@
 // From a Config to the train / test datasets (reference code; the order of operations is in data_setup.hpp).
 #include "prism/train/data_setup.hpp"
 
+#include <cstdio>
+
 #include "prism/core/runtime.hpp"
 #include "prism/data/datasets.hpp"
+#include "prism/dml/noise.hpp"
 
 namespace prism {
 
@@ -41,6 +44,29 @@ DatasetPtr apply_subsets(DatasetPtr d, int64_t per_class, int64_t subset, uint64
 }
 
 }  // namespace
+
+NoiseGenerator config_noise_generator(const Config& c) {
+  if (c.noise.type == "none") return {};
+  return [c](const Dataset& clean) {
+    dml::NoiseResult r;
+    const uint64_t seed = static_cast<uint64_t>(c.seed);
+    if (c.noise.type == "symmetric") {
+      r = dml::symmetric_noise(clean.labels(), c.effective_inject_rate(), seed);
+    } else {
+      int64_t dim = 0;
+      const std::vector<float> features = sample_features(clean, &dim);
+      dml::SmallClusterOptions opt;
+      opt.rate = c.effective_inject_rate();
+      opt.seed = seed;
+      opt.cluster_size = c.noise.cluster_size;
+      r = dml::small_cluster_noise(clean.labels(), features.data(), dim, opt);
+    }
+    std::fprintf(stderr, "prism: %s noise on the training set: %lld of %lld labels changed (%.1f%%)\n",
+                 c.noise.type.c_str(), static_cast<long long>(r.num_noisy),
+                 static_cast<long long>(r.labels.size()), 100.0 * r.rate);
+    return NoisyLabels{r.labels, r.noisy};
+  };
+}
 
 DataSetup open_datasets(const Config& c, const NoiseGenerator& noise) {
   validate_config(c);
@@ -93,11 +119,7 @@ DataSetup open_datasets(const Config& c, const NoiseGenerator& noise) {
   if (out.train == out.test) throw Error("open_datasets: train and test are the same object");
   out.train_classes = out.train->compact_labels();
   out.test_classes = out.test->compact_labels();
-  if (c.noise.type != "none") {
-    if (!noise)
-      throw Error("NOISE.TYPE " + c.noise.type + ": no noise generator is connected to open_datasets");
-    apply_noise(*out.train, noise);
-  }
+  if (c.noise.type != "none") apply_noise(*out.train, noise ? noise : config_noise_generator(c));
   if (out.train->size() == 0) throw Error(out.train->describe() + ": no training samples left");
   if (out.test->size() == 0) throw Error(out.test->describe() + ": no test samples left");
   return out;

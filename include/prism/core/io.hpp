@@ -14,6 +14,10 @@ void write_file_atomic(const std::string& path, std::string_view bytes);
 // Reads a whole file; throws prism::Error naming the path when it is missing or unreadable.
 std::string read_file(const std::string& path);
 
+// Shortest text that reads back to the same double, always with a '.' or an exponent so that YAML 1.1
+// readers (PyYAML, yacs) see a float: "0.5", "3.0e-05", "1.0". Configs and checkpoint metadata use it.
+std::string double_text(double v);
+
 // Creates a directory and its parents; throws prism::Error naming it on failure.
 void make_directories(const std::string& path);
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "prism/core/tensor.hpp"
+#include "prism/dml/loss.hpp"
 
 namespace prism::dml {
 
@@ -41,9 +42,22 @@ Tensor memory_contrastive_loss(const Tensor& emb, const Tensor& labels, const Te
                                const Tensor& memory, const Tensor& memory_labels,
                                const ContrastiveOptions& opt = {});
 
+// The contrastive row of the loss table (LOSSES.NAME contrastive): contrastive_loss through the Loss
+// interface.
+class ContrastiveLoss final : public Loss {
+ public:
+  explicit ContrastiveLoss(const ContrastiveOptions& options = {}) : options_(options) {}
+  const char* name() const override { return "contrastive"; }
+  Tensor pairs(const Tensor& rows, const Tensor& row_labels, const Tensor& cols, const Tensor& col_labels,
+               const Tensor& row_mask, const Tensor& col_mask, float divisor) const override;
+  const ContrastiveOptions& options() const { return options_; }
+
+ private:
+  ContrastiveOptions options_;
+};
+
 // Host → device helpers for the i32 inputs above.
 Tensor label_tensor(const std::vector<int32_t>& labels, DeviceType device);
 Tensor mask_tensor(const std::vector<uint8_t>& keep, DeviceType device);  // 0 / 1 as i32
-int64_t count_kept(const std::vector<uint8_t>& keep);
 
 }  // namespace prism::dml

@@ -1,8 +1,7 @@
-// PRISM instance selection (DESIGN §4): the clean probability of each batch sample from the memory bank
-// (center form and full-memory form), and the selector that turns it into a keep mask — none, oracle, TRM
+// PRISM instance selection (DESIGN §4.4): the selector that turns the clean probability of each batch sample
+// (a form of clean_probability.hpp, chosen by SelectorConfig::form) into a keep mask — none, oracle, TRM
 // (top-R) or PRISM (sTRM, top-R smoothed by a window of thresholds), with warm-up and statistics. Reference
-// code: P_clean is computed on the device (gemm + softmax_rows), the ranking on the host. Walkthrough:
-// docs/prism.md.
+// code: P_clean is computed on the device, the ranking on the host. Walkthrough: docs/prism.md.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -10,30 +9,13 @@
 #include <vector>
 
 #include "prism/core/tensor.hpp"
+#include "prism/dml/clean_probability.hpp"
 #include "prism/dml/memory_bank.hpp"
 #include "prism/dml/state.hpp"
 
 namespace prism::dml {
 
-// ---- clean probability
-// ------------------------------------------------------------------------------------------- P_clean(i) =
-// exp(T(i, y_i)) / Σ_k exp(T(i, k)) over all C classes, T(i, k) = mean over memory rows j of class k of f_i ·
-// v_j; a class without rows has T = 0; a sample whose own class has no rows gets P_clean = 1.
-enum class CleanForm { center, full };
-const char* clean_form_name(CleanForm f);
-CleanForm parse_clean_form(const std::string& s);  // "center" | "full"
-
-// Center form: T(i, k) = f_i · w_k with the bank's class centers (O(n·C·d)).
-std::vector<float> clean_probability_center(const Tensor& emb, const std::vector<int32_t>& labels,
-                                            MemoryBank& bank);
-// Full form, the definition: T(i, k) = (Σ_j f_i · v_j) / count_k over the class's rows (O(n·K·d)).
-std::vector<float> clean_probability_full(const Tensor& emb, const std::vector<int32_t>& labels,
-                                          const MemoryBank& bank);
-// The [n, C] matrix T of either form (for tests and `prism select`), on emb's device.
-Tensor class_similarity(const Tensor& emb, MemoryBank& bank, CleanForm form);
-
-// ---- selection
-// ---------------------------------------------------------------------------------------------------
+// ---- selection ---------------------------------------------------------------------------------------------
 enum class SelectMethod { none, oracle, trm, prism };
 const char* select_method_name(SelectMethod m);
 SelectMethod parse_select_method(const std::string& s);  // "none" | "oracle" | "trm" | "prism"

@@ -24,7 +24,7 @@ struct Config {
   } model;
 
   struct Losses {
-    std::string name = "contrastive";  // LOSSES.NAME (official; the official names are accepted as synonyms)
+    std::string name = "contrastive";  // LOSSES.NAME (official): a row of dml::losses() (or a synonym)
     double margin = 0.5;               // LOSSES.MARGIN: λ of the contrastive loss
     bool operator==(const Losses&) const = default;
   } losses;
@@ -42,7 +42,7 @@ struct Config {
   } solver;
 
   struct Xbm {
-    bool enable = true;   // XBM.ENABLE (official): memory bank on (methods xbm/trm/prism/oracle need it)
+    bool enable = true;   // XBM.ENABLE (official): false only for methods without memory (contrastive)
     int64_t size = 9500;  // XBM.SIZE (official): ring buffer capacity K
     int64_t start_iteration = 0;  // XBM.START_ITERATION (official): memory loss and enqueueing start here
     double weight = 1.0;          // XBM.WEIGHT (official): w, weight of the memory loss
@@ -53,7 +53,8 @@ struct Config {
     double noise_rate = 0.5;              // NOISE.NOISE_RATE (official): R, the share selection removes
     int64_t window_size = 30;             // NOISE.WINDOW_SIZE (official): τ of sTRM
     int64_t warm_up = 0;                  // NOISE.WARM_UP (official): iterations before selection starts
-    std::string method = "prism";         // NOISE.METHOD: contrastive | xbm | trm | prism | oracle
+    std::string method = "prism";         // NOISE.METHOD: a row of dml::methods()
+    std::string clean_probability = "center";  // NOISE.CLEAN_PROBABILITY: a row of dml::clean_forms()
     std::string type = "none";            // NOISE.TYPE: none | symmetric | small-cluster (generated noise)
     std::optional<double> inject_rate{};  // NOISE.INJECT_RATE: rate of generated noise (null = NOISE_RATE)
     int64_t cluster_size = 2;             // NOISE.CLUSTER_SIZE: mean images per cluster (small-cluster)
@@ -113,7 +114,7 @@ struct Config {
 
   // Derived values.
   double effective_inject_rate() const { return noise.inject_rate.value_or(noise.noise_rate); }
-  bool uses_memory() const { return noise.method != "contrastive"; }
+
   // Per-channel normalisation: INPUT.PIXEL_MEAN/STD, or the dataset's default when empty (Fashion-MNIST
   // 0.2860 / 0.3530 measured over its training set; ImageNet's for images; none, i.e. 0 / 1, for npy).
   std::vector<float> resolved_mean() const;
@@ -148,7 +149,8 @@ void set_config_value(Config& c, const std::string& key, const std::string& valu
 // Cross-key checks (ranges, P×K divisibility, what each dataset needs); throws naming the key.
 void validate_config(const Config& c);
 
-// Defaults + file (if not empty) + overrides, then validate_config.
+// Defaults + file (if not empty) + overrides. Not validated: a run is validated once, where it is built
+// (prism::train, TrainingRun), so every path — CLI, tests, `prism check` — checks the same way.
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {},
                    std::vector<std::string>* warnings = nullptr);
 

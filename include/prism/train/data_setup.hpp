@@ -1,5 +1,5 @@
 // Builds the train and test datasets a config asks for: dataset kind, split (closed / open), subsets, label
-// compaction, noise flags from a cleaned list, and generated noise through the DML generators' hook.
+// compaction, noise flags from a cleaned list, and generated noise from the DML generators.
 // Reference code.
 #pragma once
 #include <string>
@@ -20,14 +20,20 @@ struct DataSetup {
 // The image transform the INPUT.* keys describe (with the dataset's default mean/std when they are empty).
 ImageTransformSpec image_transform_spec(const Config& c);
 
-// Order of operations: read → noise flags from DATA.TRAIN_CLEAN_SOURCE (raw labels) → split → subsets
-// (first N per class, then a seeded random N; seeds from SEED) → labels compacted to 0..C-1 → generated noise
-// (NOISE.TYPE != none) by `noise`, which must then be given (the trainer binds the DML generators into it).
+// Validates the config (validate_config: the one validation of a run — the trainer, `prism check` and the
+// other commands that build a run call this first) and opens its data. Order of operations: read → noise
+// flags from DATA.TRAIN_CLEAN_SOURCE (raw labels) → split → subsets (first N per class, then a seeded random
+// N; seeds from SEED) → labels compacted to 0..C-1 → generated noise (NOISE.TYPE != none) by `noise`, by
+// default the DML generator the config names (config_noise_generator); tests may pass their own.
 //
 // Splits. fashion-mnist: closed = its train and test files, all 10 classes; open = train-file images of
 // classes 0–4, test-file images of classes 5–9. cub / sop: their official class-disjoint split (open only).
 // list / npy: with a test source, train and test are used as given (DATA.SPLIT is not consulted); without
 // one, open splits the train source's classes in halves (first ceil(C/2) distinct labels train).
 DataSetup open_datasets(const Config& c, const NoiseGenerator& noise = {});
+
+// NOISE.TYPE's generator (symmetric or small-cluster from dml/noise.hpp, seeded by SEED, rate
+// NOISE.INJECT_RATE or NOISE.NOISE_RATE); empty for none. Prints how many labels it changed.
+NoiseGenerator config_noise_generator(const Config& c);
 
 }  // namespace prism

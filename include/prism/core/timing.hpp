@@ -1,4 +1,5 @@
-// Timing helpers shared by the `prism bench` subcommands: wall-clock seconds, medians of repeated runs.
+// Wall-clock timing helpers shared by the trainer and the `prism bench` subcommands: seconds since a
+// steady-clock time point, medians of repeated runs.
 // Benchmarks report medians measured in the same run, never single timings.
 #pragma once
 #include <algorithm>
@@ -6,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace prism::cli {
+namespace prism {
 
 using BenchClock = std::chrono::steady_clock;
 
@@ -48,4 +49,4 @@ double adaptive_median_seconds(F&& f, double min_total = 0.5, int min_reps = 3) 
   return median(times);
 }
 
-}  // namespace prism::cli
+}  // namespace prism

@@ -1,0 +1,47 @@
+// The clean probability of batch samples against the memory bank (DESIGN §4.3) and the table of its forms,
+// selected by NOISE.CLEAN_PROBABILITY (center | full). Reference wiring of backend kernels: the similarities
+// and softmax run on the device, each sample's own class is picked on the host. A new form is a new row of
+// clean_forms() (DESIGN §7).
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "prism/core/tensor.hpp"
+#include "prism/dml/memory_bank.hpp"
+
+namespace prism::dml {
+
+// AvgSim: P_clean(i) = exp(T(i, y_i)) / Σ_k exp(T(i, k)) over all C classes, T(i, k) = mean over memory rows j
+// of class k of f_i · v_j; a class without rows has T = 0; a sample whose own class has no rows gets
+// P_clean = 1.
+enum class CleanForm { center, full };
+
+// Center form: T(i, k) = f_i · w_k with the bank's class centers (O(n·C·d)).
+std::vector<float> clean_probability_center(const Tensor& emb, const std::vector<int32_t>& labels,
+                                            MemoryBank& bank);
+// Full form, the definition: T(i, k) = (Σ_j f_i · v_j) / count_k over the class's rows (O(n·K·d)).
+std::vector<float> clean_probability_full(const Tensor& emb, const std::vector<int32_t>& labels,
+                                          const MemoryBank& bank);
+// The [n, C] matrix T of either form (for tests and `prism select`), on emb's device.
+Tensor class_similarity(const Tensor& emb, MemoryBank& bank, CleanForm form);
+
+// ---- the form table ----------------------------------------------------------------------------------------
+struct CleanFormSpec {
+  const char* name;  // the NOISE.CLEAN_PROBABILITY value, `prism select --form`
+  CleanForm form;
+  // P_clean of every batch sample (emb [n, d] on the bank's device, labels in [0, C)), bank read only
+  // (the center form refreshes the bank's cached centers).
+  std::vector<float> (*probability)(const Tensor& emb, const std::vector<int32_t>& labels, MemoryBank& bank);
+  const char* summary;
+};
+
+std::span<const CleanFormSpec> clean_forms();
+const CleanFormSpec& clean_form_spec(CleanForm form);
+const CleanFormSpec& clean_form_spec(const std::string& name);  // throws listing the names
+std::vector<std::string> clean_form_names();
+const char* clean_form_name(CleanForm f);
+CleanForm parse_clean_form(const std::string& s);
+
+}  // namespace prism::dml
