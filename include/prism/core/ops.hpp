@@ -1,8 +1,10 @@
 // Differentiable ops on Tensors: each dispatches its forward kernel to the inputs' backend and records a
-// backward rule built from backend kernels (reference wiring; the kernels decide exact vs fast). Only these
-// primitives have gradients; everything else (linear, mean, the nets, the losses) is a composition of them.
-// Derivations: docs/autograd.md. Subgradients at kinks: ReLU'(0) = 0; max-pool ties go to the first maximum
-// in window order; L2-normalise below eps treats the norm as the constant eps.
+// backward rule built from backend kernels (reference wiring; the kernels decide exact vs fast). Every op
+// here records its own rule (mean and transpose included) except linear, which is matmul + add, and
+// softmax_rows, which is not differentiable. The nets are compositions of these ops; the contrastive loss is
+// not: it is an op of its own with a fused backward kernel (dml/contrastive.hpp). DESIGN §2.4; derivations:
+// docs/autograd.md. Subgradients at kinks: ReLU'(0) = 0; max-pool ties go to the first maximum in window
+// order; L2-normalise below eps treats the norm as the constant eps.
 #pragma once
 #include "prism/core/tensor.hpp"
 
@@ -47,8 +49,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
 // Rows of x[N, D] scaled to unit L2 norm (torch F.normalize, eps = 1e-12).
 Tensor l2_normalize(const Tensor& x, float eps = 1e-12f);
 
-// ---- not differentiable -----------------------------------------------------------------------------------
+// ---- softmax, transpose -----------------------------------------------------------------------------------
+// Row softmax with the row maximum subtracted. Not differentiable: it serves the clean probability (DESIGN
+// §4.3), which is never trained through.
 Tensor softmax_rows(const Tensor& x);
-Tensor transpose(const Tensor& x);  // 2-D
+Tensor transpose(const Tensor& x);  // 2-D; differentiable (the gradient is transposed back)
 
 }  // namespace prism
