@@ -57,8 +57,8 @@ class Dataset {
   Batch load_batch(const std::vector<int64_t>& indices, bool train, uint64_t seed, uint64_t first_draw) const;
 
   // ---- what the data setup does ---------------------------------------------------------------------------
-  // Replaces the labels (and the noise flags, when given: flags[i] = 1 when labels[i] is wrong). Sizes must
-  // match.
+  // Replaces the labels (and the noise flags, when given: flags[i] = 1 when labels[i] is wrong).
+  // Sizes must match.
   void set_labels(std::vector<int32_t> labels, std::vector<uint8_t> noise_flags = {});
   // Maps the distinct labels, in increasing order, to 0..C-1; returns the original label of each new one.
   std::vector<int32_t> compact_labels();
@@ -103,8 +103,8 @@ DatasetPtr make_subset(DatasetPtr parent, std::vector<int64_t> indices);
 
 // ---- the label-noise hook ---------------------------------------------------------------------------------
 // A generator (DML layer: symmetric, small-cluster) turns a clean dataset's labels into noisy ones and says
-// which changed. It receives the dataset, so a feature-based generator can load the samples (load_batch,
-// train = false).
+// which changed. It receives the dataset, so a feature-based generator can load the samples
+// (load_batch, train = false).
 struct NoisyLabels {
   std::vector<int32_t> labels;
   std::vector<uint8_t> flags;  // 1 = the new label is wrong

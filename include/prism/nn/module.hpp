@@ -57,8 +57,8 @@ class Module {
   DeviceType device() const;  // of the first parameter or buffer (cpu for a module with neither)
 
   // ---- checkpoints ----------------------------------------------------------------------------------------
-  // Parameters and buffers by name, as deep copies on the module's device (later training does not change
-  // them).
+  // Parameters and buffers by name, as deep copies on the module's device
+  // (later training does not change them).
   TensorMap state() const;
   // Copies every entry into the existing tensors (device conversions included). Throws prism::Error naming
   // the key on a missing entry, an unexpected entry, or a shape/dtype mismatch; on error nothing has been
