@@ -110,7 +110,7 @@ struct Ptrs {
 // ---- fast-mode budgets ------------------------------------------------------------------------------------
 
 // Normalised MSE Σ(a − b)² / Σ b² of fast against exact, by what the fast path may legitimately change. All
-// within the DESIGN §3 bound of 1e-8.
+// within the DESIGN §3.1 bound of 1e-8.
 //   kTolSame: data movement, comparisons, single IEEE operations: no reason to differ;
 //   kTolUlp:  a few ulps per element (libm vs portable exp/log): ≤ (4·2^-24)²;
 //   kTolSum:  reordered sums of up to ~10^5 terms per output: ≈ K·2^-48 worst, ~1e-13 typical;

@@ -25,8 +25,7 @@ class ReferenceBackend final : public Backend {
   DeviceType device() const override { return DeviceType::cpu; }
   bool supports(Op) const override { return true; }
 
-  // ---- memory
-  // ----------------------------------------------------------------------------------------------------
+  // ---- memory ---------------------------------------------------------------------------------------------
   void* alloc(size_t bytes) override { return ::operator new(bytes ? bytes : 1); }
   void dealloc(void* p, size_t) override { ::operator delete(p); }
   void upload(void* dst, const void* src, size_t bytes) override { std::memcpy(dst, src, bytes); }
@@ -39,8 +38,7 @@ class ReferenceBackend final : public Backend {
     for (int64_t i = 0; i < n; ++i) x[i] = value;
   }
 
-  // ---- gemm, conv
-  // ------------------------------------------------------------------------------------------------
+  // ---- gemm, conv -----------------------------------------------------------------------------------------
   void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
             bool trans_b, float alpha, GemmOrder order) override {
     kern::gemm_reference(C, A, B, M, N, K, trans_a, trans_b, alpha, order);
@@ -54,8 +52,7 @@ class ReferenceBackend final : public Backend {
     for (int64_t i = 0; i < s.n * s.c * s.h * s.w; ++i) din[i] = kern::col2im_one(col, s, i);
   }
 
-  // ---- elementwise
-  // -----------------------------------------------------------------------------------------------
+  // ---- elementwise ----------------------------------------------------------------------------------------
   void unary_forward(UnaryOp op, float* out, const float* in, int64_t n) override {
     for (int64_t i = 0; i < n; ++i) out[i] = kern::unary_one(op, in[i]);
   }
@@ -76,8 +73,7 @@ class ReferenceBackend final : public Backend {
       out[i] = kern::binary_one(op, a[i], b[(i / inner) % mid]);
   }
 
-  // ---- reductions
-  // ------------------------------------------------------------------------------------------------
+  // ---- reductions -----------------------------------------------------------------------------------------
   void reduce_sum(float* out1, const float* in, int64_t n) override {
     out1[0] = kern::chunked_reduce<float>(n, [&](int64_t i, float acc) { return acc + in[i]; });
   }
@@ -97,8 +93,7 @@ class ReferenceBackend final : public Backend {
         for (int64_t c = 0; c < cols; ++c) out[(b * cols + c) * rows + r] = in[(b * rows + r) * cols + c];
   }
 
-  // ---- pooling
-  // ---------------------------------------------------------------------------------------------------
+  // ---- pooling --------------------------------------------------------------------------------------------
   void maxpool2d_forward(float* out, int32_t* argmax, const float* in, const Pool2dShape& s) override {
     for (int64_t i = 0; i < s.n * s.c * s.oh() * s.ow(); ++i)
       out[i] = kern::maxpool2d_one(in, s, i, argmax + i);
@@ -115,8 +110,7 @@ class ReferenceBackend final : public Backend {
     for (int64_t i = 0; i < s.n * s.c * s.h * s.w; ++i) din[i] = kern::avgpool2d_backward_one(dout, s, i);
   }
 
-  // ---- batch norm
-  // ------------------------------------------------------------------------------------------------
+  // ---- batch norm -----------------------------------------------------------------------------------------
   void batchnorm_stats(float* mean, float* var, const float* x, int64_t n, int64_t c, int64_t hw) override {
     for (int64_t ch = 0; ch < c; ++ch) kern::batchnorm_stats_one(mean, var, x, n, c, hw, ch);
   }
@@ -139,8 +133,7 @@ class ReferenceBackend final : public Backend {
       kern::batchnorm_update_running_one(running_mean, running_var, mean, var, momentum, count, ch);
   }
 
-  // ---- normalisation
-  // ---------------------------------------------------------------------------------------------
+  // ---- normalisation --------------------------------------------------------------------------------------
   void l2_normalize_forward(float* y, float* norm, const float* x, int64_t rows, int64_t dim,
                             float eps) override {
     for (int64_t r = 0; r < rows; ++r) kern::l2_normalize_row(y, norm, x, dim, eps, r);
@@ -153,8 +146,7 @@ class ReferenceBackend final : public Backend {
     for (int64_t r = 0; r < rows; ++r) kern::softmax_row(out, in, cols, r);
   }
 
-  // ---- optimizers
-  // ------------------------------------------------------------------------------------------------
+  // ---- optimizers -----------------------------------------------------------------------------------------
   void sgd_update(float* param, float* momentum_buf, const float* grad, int64_t n,
                   const SgdParams& p) override {
     for (int64_t i = 0; i < n; ++i) kern::sgd_one(param, momentum_buf, grad, p, i);
@@ -164,8 +156,7 @@ class ReferenceBackend final : public Backend {
     for (int64_t i = 0; i < n; ++i) kern::adam_one(param, m, v, grad, p, i);
   }
 
-  // ---- metric learning
-  // -------------------------------------------------------------------------------------------
+  // ---- metric learning ------------------------------------------------------------------------------------
   void contrastive_forward(float* row_loss, const float* sim, const int32_t* row_labels,
                            const int32_t* col_labels, const int32_t* row_mask, const int32_t* col_mask,
                            int64_t rows, int64_t cols, float margin, float pos_eps) override {

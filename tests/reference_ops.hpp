@@ -26,8 +26,7 @@ Vec<To> cast(const Vec<From>& v) {
   return Vec<To>(v.begin(), v.end());
 }
 
-// ---- linear algebra
-// -------------------------------------------------------------------------------------------
+// ---- linear algebra ---------------------------------------------------------------------------------------
 
 // C[M, N] = alpha · op(A) · op(B) in the given order (kern::gemm_reference).
 template <class T>
@@ -81,8 +80,8 @@ Vec<T> transpose(const Vec<T>& x, int64_t batch, int64_t rows, int64_t cols) {
   return y;
 }
 
-// ---- elementwise, with b either the same shape as a or broadcast along axis 1 ([outer, mid, inner] view)
-// ---------
+// ---- elementwise ------------------------------------------------------------------------------------------
+// b is either the same shape as a or broadcast along axis 1 ([outer, mid, inner] view).
 
 struct Bcast {
   int64_t outer, mid, inner;  // b has mid elements; same shape when b.size() == a.size()
@@ -130,8 +129,7 @@ Vec<T> unary_backward(UnaryOp op, const Vec<T>& g, const Vec<T>& x, const Vec<T>
   return gx;
 }
 
-// ---- reductions
-// ------------------------------------------------------------------------------------------------
+// ---- reductions -------------------------------------------------------------------------------------------
 
 template <class T>
 T sum(const Vec<T>& x) {
@@ -146,8 +144,7 @@ Vec<T> sum_rows(const Vec<T>& x, int64_t R, int64_t C) {
   return out;
 }
 
-// ---- conv2d: im2col + GEMM (rows·Wᵀ), per-image transpose to NCHW, bias
-// ------------------------------------------
+// ---- conv2d: im2col + GEMM (rows·Wᵀ), per-image transpose to NCHW, bias -----------------------------------
 
 template <class T>
 Vec<T> im2col(const Vec<T>& x, const Conv2dShape& s) {
@@ -198,8 +195,7 @@ void conv2d_backward(Vec<T>& dx, Vec<T>& dw, Vec<T>& db, const Vec<T>& g, const 
   db = reduce_mid(g, s.n, Co, P);
 }
 
-// ---- pooling
-// ---------------------------------------------------------------------------------------------------
+// ---- pooling ----------------------------------------------------------------------------------------------
 
 template <class T>
 Vec<T> maxpool2d(const Vec<T>& x, const Pool2dShape& s, std::vector<int32_t>* argmax) {
@@ -245,8 +241,7 @@ Vec<T> global_avg_pool_backward(const Vec<T>& g, int64_t NC, int64_t HW) {
   return dx;
 }
 
-// ---- batch norm (training: batch statistics)
-// -------------------------------------------------------------------
+// ---- batch norm (training: batch statistics) --------------------------------------------------------------
 
 struct BnShape {
   int64_t n, c, hw;
@@ -284,8 +279,7 @@ void batch_norm_backward(Vec<T>& dx, Vec<T>& dgamma, Vec<T>& dbeta, const Vec<T>
                                   dbeta.data(), eps, s.n, s.c, s.hw, static_cast<int64_t>(i));
 }
 
-// ---- row-wise L2 normalisation
-// ---------------------------------------------------------------------------------
+// ---- row-wise L2 normalisation ----------------------------------------------------------------------------
 
 template <class T>
 Vec<T> l2_normalize(const Vec<T>& x, int64_t R, int64_t D, T eps, Vec<T>* norm_out = nullptr) {

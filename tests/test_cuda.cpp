@@ -30,7 +30,8 @@ Backend& gpu() {
   return backend(DeviceType::cuda);
 }
 
-// The ops whose CUDA fast mode reorders (DESIGN §3): GEMM (cuBLAS), exp/log (expf/logf) and the reductions.
+// The ops whose CUDA fast mode reorders (DESIGN §3.4): GEMM (cuBLAS), exp/log (expf/logf), the reductions
+// and the batch-norm sums.
 // Every other op runs the exact kernel in fast mode too, so it must match bit for bit.
 bool cuda_fast_reorders(Op op) {
   switch (op) {

@@ -73,7 +73,7 @@ void require_bit_identical(const std::vector<float>& got, const std::vector<floa
   SUCCEED();
 }
 
-// Fast (Eigen) vs exact GEMM: normalised MSE budget of DESIGN §3. Reordering a K-term sum moves each output
+// Fast (Eigen) vs exact GEMM: normalised MSE budget of DESIGN §3.1. Reordering a K-term sum moves each output
 // by about sqrt(K)·2^-24 relative, so nMSE ≈ K·2^-48 (3.6e-10 at K = 50176); 1e-8 is the design's per-op
 // bound.
 constexpr double kGemmFastTol = 1e-8;

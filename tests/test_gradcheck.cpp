@@ -122,8 +122,7 @@ std::string pool_name(const char* op, const Pool2dShape& s) {
 
 }  // namespace
 
-// ---- linear algebra
-// ------------------------------------------------------------------------------------------------
+// ---- linear algebra ---------------------------------------------------------------------------------------
 
 TEST_CASE("gradcheck: matmul, every transpose combination", "[gradcheck]") {
   for (int t = 0; t < 4; ++t) {
@@ -170,8 +169,7 @@ TEST_CASE("gradcheck: transpose", "[gradcheck]") {
       [&](const Inputs&, const VecD& g) { return Inputs{ref::transpose(g, 1, C, R)}; });
 }
 
-// ---- elementwise
-// ---------------------------------------------------------------------------------------------------
+// ---- elementwise ------------------------------------------------------------------------------------------
 
 TEST_CASE("gradcheck: add / sub / mul, same shape and broadcast along axis 1", "[gradcheck]") {
   struct Layout {
@@ -235,8 +233,7 @@ TEST_CASE("gradcheck: relu, exp, log, square, neg, sqrt", "[gradcheck]") {
   }
 }
 
-// ---- reductions
-// ----------------------------------------------------------------------------------------------------
+// ---- reductions -------------------------------------------------------------------------------------------
 
 TEST_CASE("gradcheck: sum, mean, sum_rows", "[gradcheck]") {
   const int64_t R = 4, C = 300;  // C > one reduction chunk
@@ -256,8 +253,7 @@ TEST_CASE("gradcheck: sum, mean, sum_rows", "[gradcheck]") {
       });
 }
 
-// ---- conv2d
-// --------------------------------------------------------------------------------------------------------
+// ---- conv2d -----------------------------------------------------------------------------------------------
 
 TEST_CASE("gradcheck: conv2d (input, weight, bias) over stride / padding / kernel variants", "[gradcheck]") {
   struct Case {
@@ -311,8 +307,7 @@ TEST_CASE("conv2d: im2col + GEMM equals the direct convolution bit for bit (floa
   }
 }
 
-// ---- pooling
-// -------------------------------------------------------------------------------------------------------
+// ---- pooling ----------------------------------------------------------------------------------------------
 
 TEST_CASE("gradcheck: max_pool2d and avg_pool2d (distinct inputs: no ties)", "[gradcheck]") {
   const Pool2dShape shapes[] = {
@@ -349,8 +344,7 @@ TEST_CASE("gradcheck: global_avg_pool", "[gradcheck]") {
       [=](const Inputs&, const VecD& g) { return Inputs{ref::global_avg_pool_backward(g, NC, HW)}; });
 }
 
-// ---- normalisation
-// -------------------------------------------------------------------------------------------------
+// ---- normalisation ----------------------------------------------------------------------------------------
 
 TEST_CASE("gradcheck: batch_norm in training mode (x, gamma, beta)", "[gradcheck]") {
   const ref::BnShape shapes[] = {{6, 3, 1}, {2, 3, 6}, {3, 2, 4}};
@@ -379,8 +373,7 @@ TEST_CASE("gradcheck: l2_normalize", "[gradcheck]") {
       });
 }
 
-// ---- kinks: the documented subgradients
-// ----------------------------------------------------------------------------
+// ---- kinks: the documented subgradients -------------------------------------------------------------------
 
 TEST_CASE("kink: ReLU'(0) = 0, in float and double", "[gradcheck]") {
   using prism::kern::unary_backward_one;
@@ -445,8 +438,7 @@ TEST_CASE("kink: L2-normalise below eps treats the norm as the constant eps", "[
   CHECK(z == VecD{0, 0, 0});
 }
 
-// ---- contrastive loss kernels (float; piecewise linear)
-// ------------------------------------------------------------
+// ---- contrastive loss kernels (float; piecewise linear) ---------------------------------------------------
 
 namespace {
 

@@ -68,8 +68,7 @@ nn::ModelOptions mlp_options(int64_t in, std::vector<int64_t> hidden, int64_t em
 
 }  // namespace
 
-// ---- modules: names, state, modes
-// ---------------------------------------------------------------------------------
+// ---- modules: names, state, modes -------------------------------------------------------------------------
 
 TEST_CASE("nn: fmnist-cnn parameter and buffer names, shapes and count", "[nn]") {
   auto net = nn::make_model("fmnist-cnn");
@@ -193,8 +192,7 @@ TEST_CASE("nn: zero_grad drops gradients, to(cpu) keeps handles", "[nn]") {
   }
 }
 
-// ---- init
-// ---------------------------------------------------------------------------------------------------------
+// ---- init -------------------------------------------------------------------------------------------------
 
 TEST_CASE("nn: init is a pure function of (seed, parameter index), thread count independent", "[nn]") {
   auto a = nn::make_model("fmnist-cnn", {});
@@ -255,8 +253,7 @@ TEST_CASE("nn: Kaiming uniform statistics, zero biases, unit BN scales", "[nn]")
   }
 }
 
-// ---- layers
-// ---------------------------------------------------------------------------------------------------------
+// ---- layers -----------------------------------------------------------------------------------------------
 
 TEST_CASE("nn: BatchNorm running statistics (unbiased variance, momentum 0.1) and eval forward", "[nn]") {
   const int64_t N = 5, C = 3;
@@ -302,8 +299,7 @@ TEST_CASE("nn: layer input checks name the layer and the shape", "[nn]") {
   CHECK_THROWS_WITH(nn::Linear(0, 2), Catch::Contains("in_features"));
 }
 
-// ---- optimizers
-// ---------------------------------------------------------------------------------------------------
+// ---- optimizers -------------------------------------------------------------------------------------------
 
 TEST_CASE("nn: SGD steps equal the hand-computed torch.optim.SGD update", "[nn]") {
   const Mode m = GENERATE(Mode::exact, Mode::fast);
@@ -398,8 +394,7 @@ TEST_CASE("nn: optimizer option checks", "[nn]") {
   CHECK_THROWS_WITH(opt.step(), Catch::Contains("gradient of 'p'"));
 }
 
-// ---- schedule
-// -----------------------------------------------------------------------------------------------------
+// ---- schedule ---------------------------------------------------------------------------------------------
 
 TEST_CASE("nn: cosine schedule with warm-up", "[nn]") {
   nn::CosineSchedule s;
@@ -427,8 +422,7 @@ TEST_CASE("nn: cosine schedule with warm-up", "[nn]") {
   CHECK_THROWS_WITH(s.lr_at(-1), Catch::Contains("iteration"));
 }
 
-// ---- training
-// ---------------------------------------------------------------------------------------------------
+// ---- training ---------------------------------------------------------------------------------------------
 
 TEST_CASE("nn: a few optimizer steps on a tiny mlp reduce the loss", "[nn]") {
   const Mode m = GENERATE(Mode::exact, Mode::fast);

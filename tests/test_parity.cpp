@@ -51,7 +51,7 @@ TEST_CASE("parity: every budget within the design's bound, every description uni
   std::set<std::string> seen;
   for (const Case& c : kernel_cases()) {
     INFO(c.describe());
-    CHECK(c.fast_tol <= 1e-8);                // DESIGN §3: no op may be further from exact
+    CHECK(c.fast_tol <= 1e-8);                // DESIGN §3.1: no op may be further from exact
     CHECK(seen.insert(c.describe()).second);  // a failure names its case unambiguously
   }
 }

@@ -1,8 +1,8 @@
 // conv2d (im2col + GEMM), max/avg pooling and global average pooling, with their gradients.
 // Conv forward: rows = im2col(x) [N·OH·OW, C·KH·KW]; out_rows = rows · Wᵀ (chain over (c, ky, kx));
 // out = per-image transpose to NCHW, + bias. Backward: g_rows = transpose(g); dW = g_rowsᵀ · rows (chunked
-// over the N·OH·OW axis); d rows = g_rows · W; dx = col2im(d rows); db = Σ g over (n, oh, ow). Derivation:
-// docs/autograd.md.
+// over the N·OH·OW axis); d rows = g_rows · W (chunked over Co, as every backward GEMM: DESIGN §3.3);
+// dx = col2im(d rows); db = Σ g over (n, oh, ow). Derivation: docs/autograd.md.
 #include "ops_common.hpp"
 #include "prism/core/ops.hpp"
 

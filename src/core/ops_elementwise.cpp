@@ -135,8 +135,7 @@ Tensor square(const Tensor& x) {
   return unary_op(UnaryOp::square, "square", x);
 }
 
-// ---- reductions
-// ---------------------------------------------------------------------------------------------------
+// ---- reductions -------------------------------------------------------------------------------------------
 
 Tensor sum(const Tensor& x) {
   require_f32(x, "sum", "x");

@@ -1,5 +1,6 @@
 // Matrix products: matmul (with transposes), linear, gram, transpose. Forward products use the chain order;
-// gradient products use the chunked order (their reductions run over the batch) — DESIGN §3 rules 2–3.
+// every gradient product — weight and input gradients alike — uses the chunked order (DESIGN §3.3): the
+// weight gradients' reductions run over the batch, and for K ≤ 256 the chunked order is the chain.
 #include "ops_common.hpp"
 #include "prism/core/ops.hpp"
 

@@ -36,8 +36,7 @@ Storage::~Storage() {
   if (data) backend->dealloc(data, bytes);
 }
 
-// ---- construction
-// ------------------------------------------------------------------------------------------------
+// ---- construction -----------------------------------------------------------------------------------------
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, DeviceType device) {
   auto impl = std::make_shared<TensorImpl>();
@@ -77,8 +76,7 @@ Tensor Tensor::from_vector_i32(const Shape& shape, const std::vector<int32_t>& v
   return t;
 }
 
-// ---- metadata
-// ----------------------------------------------------------------------------------------------------
+// ---- metadata ---------------------------------------------------------------------------------------------
 
 const Shape& Tensor::shape() const {
   return impl_->shape;
@@ -107,8 +105,7 @@ std::string Tensor::describe() const {
   return std::string(dtype_name(dtype())) + shape_str(shape()) + " on " + device_name(device());
 }
 
-// ---- data
-// --------------------------------------------------------------------------------------------------------
+// ---- data -------------------------------------------------------------------------------------------------
 
 float* Tensor::data_f32() {
   if (dtype() != DType::f32) throw Error("data_f32 on " + describe());
@@ -218,8 +215,7 @@ bool Tensor::same_storage(const Tensor& other) const {
   return impl_ && other.impl_ && impl_->storage == other.impl_->storage;
 }
 
-// ---- autograd state
-// ----------------------------------------------------------------------------------------------
+// ---- autograd state ---------------------------------------------------------------------------------------
 
 bool Tensor::requires_grad() const {
   return impl_ && (impl_->requires_grad || impl_->grad_fn);

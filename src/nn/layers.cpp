@@ -17,8 +17,7 @@ const char* yes_no(bool b) {
 }
 }  // namespace
 
-// ---- Linear
-// ----------------------------------------------------------------------------------------------------
+// ---- Linear -----------------------------------------------------------------------------------------------
 
 Linear::Linear(int64_t in, int64_t out, bool with_bias) : in_features(in), out_features(out) {
   require_positive(in, "Linear", "in_features");
@@ -39,8 +38,7 @@ std::string Linear::repr() const {
          ", bias=" + yes_no(bias.defined()) + ")";
 }
 
-// ---- Conv2d
-// ----------------------------------------------------------------------------------------------------
+// ---- Conv2d -----------------------------------------------------------------------------------------------
 
 Conv2d::Conv2d(int64_t ci, int64_t co, int64_t k, int64_t s, int64_t p, bool with_bias)
     : in_channels(ci), out_channels(co), kernel(k), stride(s), pad(p) {
@@ -66,8 +64,7 @@ std::string Conv2d::repr() const {
          ", bias=" + yes_no(bias.defined()) + ")";
 }
 
-// ---- BatchNorm
-// -------------------------------------------------------------------------------------------------
+// ---- BatchNorm --------------------------------------------------------------------------------------------
 
 BatchNorm::BatchNorm(int64_t c, float m, float e) : channels(c), momentum(m), eps(e) {
   require_positive(c, "BatchNorm", "channels");
@@ -98,8 +95,7 @@ std::string BatchNorm::repr() const {
          ", eps=" + std::to_string(eps) + ")";
 }
 
-// ---- parameter-free layers
-// -------------------------------------------------------------------------------------
+// ---- parameter-free layers --------------------------------------------------------------------------------
 
 Tensor ReLU::forward(const Tensor& x) {
   return relu(x);

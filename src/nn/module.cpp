@@ -15,8 +15,7 @@ void require_name(const std::string& name, const char* what) {
 }
 }  // namespace
 
-// ---- registration
-// ----------------------------------------------------------------------------------------------
+// ---- registration -----------------------------------------------------------------------------------------
 
 Tensor Module::register_parameter(const std::string& name, Tensor t, Init init) {
   require_name(name, "parameter");
@@ -43,8 +42,7 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> m) {
   children_.emplace_back(name, std::move(m));
 }
 
-// ---- traversal
-// ---------------------------------------------------------------------------------------------------
+// ---- traversal --------------------------------------------------------------------------------------------
 
 void Module::collect(const std::string& prefix, NamedTensors* params, NamedTensors* buffers,
                      std::vector<Init>* inits) const {
@@ -96,8 +94,7 @@ void Module::zero_grad() {
   for (auto& p : named_parameters()) p.second.zero_grad();
 }
 
-// ---- devices
-// -----------------------------------------------------------------------------------------------------
+// ---- devices ----------------------------------------------------------------------------------------------
 
 void Module::to(DeviceType device) {
   NamedTensors all = named_parameters();
@@ -121,8 +118,7 @@ DeviceType Module::device() const {
   return b.empty() ? DeviceType::cpu : b.front().second.device();
 }
 
-// ---- checkpoints
-// -------------------------------------------------------------------------------------------------
+// ---- checkpoints ------------------------------------------------------------------------------------------
 
 TensorMap Module::state() const {
   TensorMap out;
@@ -151,8 +147,7 @@ void Module::load_state(const TensorMap& state) {
   for (auto& [name, t] : all) t.copy_from(state.at(name));
 }
 
-// ---- printing
-// ----------------------------------------------------------------------------------------------------
+// ---- printing ---------------------------------------------------------------------------------------------
 
 void Module::describe_into(std::string& out, const std::string& name, int depth) const {
   out += std::string(2 * depth, ' ');
@@ -168,8 +163,7 @@ std::string Module::describe() const {
   return out;
 }
 
-// ---- Sequential
-// --------------------------------------------------------------------------------------------------
+// ---- Sequential -------------------------------------------------------------------------------------------
 
 Sequential& Sequential::add(std::shared_ptr<Module> m) {
   return add(std::to_string(children().size()), std::move(m));

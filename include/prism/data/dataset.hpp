@@ -25,8 +25,7 @@ class Dataset {
  public:
   virtual ~Dataset() = default;
 
-  // ---- what the trainer asks
-  // --------------------------------------------------------------------------------
+  // ---- what the trainer asks ------------------------------------------------------------------------------
   int64_t size() const { return static_cast<int64_t>(labels_.size()); }
   int32_t num_classes() const;  // max label + 1 (DESIGN §4: C)
   int32_t label(int64_t i) const { return labels_.at(static_cast<size_t>(i)); }
@@ -57,9 +56,9 @@ class Dataset {
   // for any thread count.
   Batch load_batch(const std::vector<int64_t>& indices, bool train, uint64_t seed, uint64_t first_draw) const;
 
-  // ---- what the data setup does
-  // ----------------------------------------------------------------------------- Replaces the labels (and
-  // the noise flags, when given: flags[i] = 1 when labels[i] is wrong). Sizes must match.
+  // ---- what the data setup does ---------------------------------------------------------------------------
+  // Replaces the labels (and the noise flags, when given: flags[i] = 1 when labels[i] is wrong).
+  // Sizes must match.
   void set_labels(std::vector<int32_t> labels, std::vector<uint8_t> noise_flags = {});
   // Maps the distinct labels, in increasing order, to 0..C-1; returns the original label of each new one.
   std::vector<int32_t> compact_labels();
@@ -88,10 +87,9 @@ class SubsetDataset : public Dataset {
   std::vector<int64_t> indices_;
 };
 
-// ---- subsets and splits (index lists, ascending)
-// --------------------------------------------------------------- The samples whose label is in the first
-// ceil(C'/2) (first_half) or the remaining distinct labels, C' being the number of distinct labels: the
-// open-set DML protocol (CUB 1–100 / 101–200, Cars 1–98 / 99–196).
+// ---- subsets and splits (index lists, ascending) ----------------------------------------------------------
+// The samples whose label is in the first ceil(C'/2) (first_half) or the remaining distinct labels, C' being
+// the number of distinct labels: the open-set DML protocol (CUB 1–100 / 101–200, Cars 1–98 / 99–196).
 std::vector<int64_t> class_half_indices(const std::vector<int32_t>& labels, bool first_half);
 // The samples whose label lies in [lo, hi].
 std::vector<int64_t> label_range_indices(const std::vector<int32_t>& labels, int32_t lo, int32_t hi);
@@ -103,10 +101,10 @@ std::vector<int64_t> random_subset_indices(int64_t total, int64_t n, uint64_t se
 
 DatasetPtr make_subset(DatasetPtr parent, std::vector<int64_t> indices);
 
-// ---- the label-noise hook
-// --------------------------------------------------------------------------------------- A generator (DML
-// layer: symmetric, small-cluster) turns a clean dataset's labels into noisy ones and says which changed. It
-// receives the dataset, so a feature-based generator can load the samples (load_batch, train = false).
+// ---- the label-noise hook ---------------------------------------------------------------------------------
+// A generator (DML layer: symmetric, small-cluster) turns a clean dataset's labels into noisy ones and says
+// which changed. It receives the dataset, so a feature-based generator can load the samples
+// (load_batch, train = false).
 struct NoisyLabels {
   std::vector<int32_t> labels;
   std::vector<uint8_t> flags;  // 1 = the new label is wrong

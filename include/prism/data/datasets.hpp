@@ -13,10 +13,9 @@
 
 namespace prism {
 
-// ---- Fashion-MNIST
-// ------------------------------------------------------------------------------------------------ Samples
-// [1, 28, 28]: pixel / 255, then (x - mean) / std. Train augmentation: horizontal flip with flip_prob (one
-// uniform draw per sample, drawn even when flip_prob is 0).
+// ---- Fashion-MNIST ----------------------------------------------------------------------------------------
+// Samples [1, 28, 28]: pixel / 255, then (x - mean) / std. Train augmentation: horizontal flip with flip_prob
+// (one uniform draw per sample, drawn even when flip_prob is 0).
 struct FashionMnistTransform {
   float mean = kFashionMnistMean, std = kFashionMnistStd;
   float flip_prob = 0.0f;
@@ -41,12 +40,11 @@ class FashionMnistDataset : public Dataset {
 // Reads a split from `dir` (see read_fashion_mnist) into a dataset named "fashion-mnist train|test".
 DatasetPtr open_fashion_mnist(const std::string& dir, bool train, const FashionMnistTransform& transform);
 
-// ---- image lists
-// ---------------------------------------------------------------------------------------------------- What
-// to do with list entries whose file is missing or not a decodable image (checked once, when the dataset is
-// built, by reading each file's header): `skip` drops them and reports them (warning on stderr + skipped());
-// `error` throws naming the first one. Data corrupt beyond the header is found when the sample is loaded and
-// is always an error naming the file (a training step cannot silently lose a sample).
+// ---- image lists ------------------------------------------------------------------------------------------
+// What to do with list entries whose file is missing or not a decodable image (checked once, when the dataset
+// is built, by reading each file's header): `skip` drops them and reports them (warning on stderr +
+// skipped()); `error` throws naming the first one. Data corrupt beyond the header is found when the sample is
+// loaded and is always an error naming the file (a training step cannot silently lose a sample).
 enum class MissingImagePolicy { skip, error };
 MissingImagePolicy parse_missing_image_policy(const std::string& s);
 
@@ -76,9 +74,8 @@ class ImageListDataset : public Dataset {
   std::vector<SkippedEntry> skipped_;
 };
 
-// ---- .npy features
-// -------------------------------------------------------------------------------------------------- Samples
-// [D]: row i of a float32 [N, D] matrix, as stored (no augmentation, `train` is ignored).
+// ---- .npy features ----------------------------------------------------------------------------------------
+// Samples [D]: row i of a float32 [N, D] matrix, as stored (no augmentation, `train` is ignored).
 class NpyFeatureDataset : public Dataset {
  public:
   NpyFeatureDataset(NpyMatrix features, std::vector<int32_t> labels, std::string name);
@@ -95,8 +92,7 @@ class NpyFeatureDataset : public Dataset {
 // Reads features + labels .npy files (row counts must match).
 DatasetPtr open_npy_features(const std::string& features_path, const std::string& labels_path);
 
-// ---- benchmark list readers
-// ----------------------------------------------------------------------------------------
+// ---- benchmark list readers -------------------------------------------------------------------------------
 struct ListPair {
   ImageList train, test;
 };

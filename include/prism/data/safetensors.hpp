@@ -32,8 +32,7 @@ struct SafeTensors {
   std::map<std::string, StTensor> tensors;
   std::map<std::string, std::string> metadata;  // the "__metadata__" map
 
-  // ---- building
-  // ----------------------------------------------------------------------------------------------
+  // ---- building -------------------------------------------------------------------------------------------
   void put(const std::string& name, StDType dtype, const std::vector<int64_t>& shape, const void* data);
   void put(const std::string& name, const Tensor& t);  // f32 → F32, i32 → I32; downloads from any device
   void put_f32(const std::string& name, const std::vector<int64_t>& shape, const std::vector<float>& v);
@@ -41,8 +40,7 @@ struct SafeTensors {
   void put_i64(const std::string& name, const std::vector<int64_t>& shape, const std::vector<int64_t>& v);
   void put_u8(const std::string& name, const std::vector<int64_t>& shape, const std::vector<uint8_t>& v);
 
-  // ---- reading (errors name `source`, the tensor and what was expected)
-  // -------------------------------------
+  // ---- reading (errors name `source`, the tensor and what was expected) -----------------------------------
   bool has(const std::string& name) const { return tensors.count(name) != 0; }
   const StTensor& at(const std::string& name) const;
   // Typed getters: the dtype must match; `shape`, when given, must match too.

@@ -1,7 +1,7 @@
 // Philox-4x32-10 counter-based generator (Salmon et al., SC'11), host and device (reference).
 // Every random number is a pure function of (seed, stream, counter): it depends on what it is for,
-// never on which thread drew it, so runs are reproducible across thread counts and backends (DESIGN §3 rule
-// 6).
+// never on which thread drew it, so runs are reproducible across thread counts and backends
+// (DESIGN §3 rule 6).
 #pragma once
 #include "prism/kernels/hd.hpp"
 

@@ -33,9 +33,8 @@ class Module {
   virtual std::string repr() const = 0;
   std::string describe() const;
 
-  // ---- mode
-  // ------------------------------------------------------------------------------------------------ Sets
-  // training mode for this module and every descendant (batch norm: batch statistics vs running ones).
+  // ---- mode -----------------------------------------------------------------------------------------------
+  // Sets training mode for this module and every descendant (batch norm: batch statistics vs running ones).
   void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }
@@ -57,9 +56,9 @@ class Module {
   void to(DeviceType device);
   DeviceType device() const;  // of the first parameter or buffer (cpu for a module with neither)
 
-  // ---- checkpoints
-  // ----------------------------------------------------------------------------------------- Parameters and
-  // buffers by name, as deep copies on the module's device (later training does not change them).
+  // ---- checkpoints ----------------------------------------------------------------------------------------
+  // Parameters and buffers by name, as deep copies on the module's device
+  // (later training does not change them).
   TensorMap state() const;
   // Copies every entry into the existing tensors (device conversions included). Throws prism::Error naming
   // the key on a missing entry, an unexpected entry, or a shape/dtype mismatch; on error nothing has been

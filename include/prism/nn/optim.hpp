@@ -33,7 +33,7 @@ class Optimizer {
   virtual void step() = 0;
   void zero_grad();
   double lr() const { return lr_; }
-  void set_lr(double lr);  // the LR schedule calls this before each step
+  void set_lr(double lr);  // the trainer calls this before each step: lr_at(it), or the constant base rate
   const NamedTensors& params() const { return params_; }
 
   // Deep copies of the state (on the parameters' device); load_state checks names, shapes and values and
