@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "data_fixtures.hpp"
+#include "prism/core/io.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/train/config.hpp"
 
@@ -191,5 +192,14 @@ TEST_CASE("config: to_yaml writes every key and reads back to an equal config", 
     const std::string leaf = k.name.substr(k.name.rfind('.') + 1);
     CAPTURE(k.name);
     REQUIRE_THAT(y, Catch::Contains(leaf + ": "));
+  }
+}
+
+TEST_CASE("config: every key of the table is documented in docs/config.md with its default", "[data][config]") {
+  const std::string doc = prism::read_file(std::string(PRISM_SOURCE_DIR) + "/docs/config.md");
+  Config c;
+  for (const ConfigKey& key : config_keys(c)) {
+    INFO(key.name << " (docs/config.md's key table must list every key of config_keys)");
+    CHECK(doc.find("| `" + key.name + "` | `" + config_value_text(c, key.name) + "` |") != std::string::npos);
   }
 }

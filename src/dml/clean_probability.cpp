@@ -1,4 +1,4 @@
-// Clean probability of batch samples against the memory bank, center form and full-memory form (DESIGN §4).
+// Clean probability of batch samples against the memory bank, center form and full-memory form (DESIGN §4.3).
 // Reference wiring of backend kernels: gemm for the similarities, segment_mean_rows for the full form's class
 // averages, softmax_rows; the [n, C] probabilities come back to the host, where each sample's own class is
 // picked.

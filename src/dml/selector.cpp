@@ -1,4 +1,4 @@
-// The selection rules of DESIGN §4 on the host: none, oracle, TRM and PRISM's sTRM window, with warm-up, r =
+// The selection rules of DESIGN §4.4 on the host: none, oracle, TRM and PRISM's sTRM window, with warm-up, r =
 // 0, NaN guarding and the statistics. Reference code; every branch is walked through in docs/prism.md.
 #include <algorithm>
 #include <cmath>

@@ -132,7 +132,7 @@ double TrainingRun::lr_at(int64_t it) const {
   return config_.solver.lr_schedular == "cos" ? schedule_.lr_at(it) : config_.solver.base_lr;
 }
 
-// ---- the step (DESIGN §4.6) --------------------------------------------------------------------------------
+// ---- the step (DESIGN §4.5) --------------------------------------------------------------------------------
 
 StepResult TrainingRun::step(const Batch& batch) {
   const int64_t it = iteration_;

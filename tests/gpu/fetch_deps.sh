@@ -24,6 +24,8 @@ declare -A need=(
   [catch2]='usr/include/catch2/catch.hpp$ cmake/Catch2/Catch2Config.cmake$ cmake/Catch2/Catch.cmake$'
   [zlib1g-dev]='usr/include/zlib.h$ libz.so$'
   [zlib1g]='libz.so.1'
+  # prism check runs the trainer's step on the default experiment's data
+  [dataset-fashion-mnist]='usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz$'
 )
 
 mkdir -p "$dest"

@@ -6,7 +6,7 @@
 #   2. configures (sm_90 by default, -march=native) and builds prism + prism_tests against them,
 #   3. runs the [cuda] tests (tests/test_cuda.cpp: every case of the kernel case table bit for bit vs the CPU in
 #      exact mode and within its budget in fast mode, a conv net's forward/backward, the allocator, prism check),
-#      prism check --steps 50 --json, prism bench ops --device cuda/cpu --json and a PyTorch reference benchmark,
+#      prism check (the trainer's step on the default config) --steps 50 --json, prism bench ops --device cuda/cpu --json and a PyTorch reference benchmark,
 #   4. prints a short table last. Logs and JSON go to $OUT (at most 8 files).
 # Every step fails loudly: the script stops at the first failed step, prints that step's log tail and exits non-zero.
 # Environment: OUT (log folder), PRISM_CUDA_ARCH (90), PRISM_JOBS (16), PRISM_DEVICE_STOP_AFTER (deps | configure |
@@ -112,12 +112,14 @@ log "GPU: $GPU"
 # PRISM_CUDA_SYNC=1: wait after every launch, so an execution error names its kernel (the tests time nothing).
 cuda_status=0
 log "[cuda] tests (kernel case table, conv net, allocator, check) ..."
-PRISM_CUDA_SYNC=1 "$TESTS" "[cuda]" --durations yes >>"$OUT/cuda_tests.log" 2>&1 || cuda_status=$?
+PRISM_FASHION_MNIST="$PREFIX/usr/share/datasets/fashion-mnist" PRISM_CUDA_SYNC=1 "$TESTS" "[cuda]" --durations yes >>"$OUT/cuda_tests.log" 2>&1 || cuda_status=$?
 log "  [cuda] tests exit $cuda_status"
 
 check_status=0
-log "prism check --steps 50 --json ..."
-"$PRISM" check --steps 50 --json >"$OUT/check.json" 2>>"$OUT/cuda_tests.log" || check_status=$?
+log "prism check (the trainer's step, default config, prism) --steps 50 --json ..."
+"$PRISM" check --config "$ROOT/data/configs/fashion_mnist_sym50.yaml" --method prism --steps 50 \
+  --set DATA.ROOT="$PREFIX/usr/share/datasets/fashion-mnist" --json >"$OUT/check.json" \
+  2>>"$OUT/cuda_tests.log" || check_status=$?
 
 bench_status=0
 log "prism bench ops --device cuda / cpu --json ..."

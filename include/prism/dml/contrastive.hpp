@@ -1,6 +1,6 @@
 // The contrastive loss of XBM / PRISM as a differentiable op (reference wiring of the contrastive_forward /
 // contrastive_backward kernels): rows (anchors) against columns (references), with row and column masks and
-// an explicit divisor. The batch loss and the memory loss of DESIGN §4 are two calls of it. Derivation:
+// an explicit divisor. The batch loss and the memory loss of DESIGN §4.1 are two calls of it. Derivation:
 // docs/prism.md.
 #pragma once
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Retrieval metrics of DML evaluation (DESIGN §4, docs/metrics.md): Precision@1, R-Precision, MAP@R and
+// Retrieval metrics of DML evaluation (DESIGN §4.9, docs/metrics.md): Precision@1, R-Precision, MAP@R and
 // Recall@{1,2,4,8}, query set against a gallery set (or against itself with each query's own entry excluded).
 // Exact nearest neighbours: similarities by blocked GEMM on the embeddings' backend, a block of queries at a
 // time under a memory budget (never an N×N matrix), ranking by (similarity desc, gallery index asc), no cap

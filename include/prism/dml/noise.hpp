@@ -1,4 +1,4 @@
-// Label-noise generators for experiments (DESIGN §4): symmetric (each sample flipped with probability R to a
+// Label-noise generators for experiments (DESIGN §4.8): symmetric (each sample flipped with probability R to a
 // uniformly drawn other class) and small-cluster (a fraction R of the classes is broken into small k-means
 // clusters, each relabelled as a random clean class; the chosen classes vanish and labels are re-indexed from
 // 0). Deterministic from the seed (Philox noise stream). Reference code; k-means in kmeans.hpp.

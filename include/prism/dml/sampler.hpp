@@ -1,4 +1,4 @@
-// The P×K batch sampler (DESIGN §4): each batch holds P = batch / K classes × K instances; the classes are
+// The P×K batch sampler (DESIGN §4.7): each batch holds P = batch / K classes × K instances; the classes are
 // drawn without replacement; a class with fewer than K images gives all of them plus draws with replacement
 // from them. Batch b is a pure function of (seed, b) through the Philox sampler stream, so the state is one
 // counter. Reference code.

@@ -65,7 +65,7 @@ class Selector {
                    const std::vector<uint8_t>* noise_flags = nullptr);
 
   // The ranking rule alone on given probabilities (trm or prism; updates the window for prism). Steps of
-  // DESIGN §4.
+  // DESIGN §4.4.
   Selection select_from_probabilities(const std::vector<float>& p_clean,
                                       const std::vector<uint8_t>* noise_flags = nullptr);
 

@@ -1,7 +1,7 @@
 // The run configuration: one typed struct, read from YAML (nested maps or dotted keys) and `--set KEY=VALUE`
 // overrides, written back by to_yaml() (round-trips). Key names follow the official PRISM code
 // (ret_benchmark/config/defaults.py) where it has one, ours otherwise; defaults are the official CARS-98N
-// setting (DESIGN §4) where one exists. Unknown keys and bad values are errors naming the key (and file:line
+// setting (DESIGN §4.10) where one exists. Unknown keys and bad values are errors naming the key (and file:line
 // for YAML). Reference code. The full key list with meanings: config_keys() / docs/config.md.
 #pragma once
 #include <cstdint>
@@ -121,8 +121,7 @@ struct Config {
   std::vector<float> resolved_std() const;
 };
 
-// ---- the key table (one entry per key: what it is, its type, the allowed values)
-// --------------------------------
+// ---- the key table (one entry per key: what it is, its type, the allowed values) --------------------------
 using ConfigValueRef = std::variant<int64_t*, double*, bool*, std::string*, std::vector<int64_t>*,
                                     std::vector<double>*, std::optional<double>*>;
 struct ConfigKey {
@@ -133,8 +132,7 @@ struct ConfigKey {
 };
 std::vector<ConfigKey> config_keys(Config& c);
 
-// ---- loading
-// ----------------------------------------------------------------------------------------------------
+// ---- loading ----------------------------------------------------------------------------------------------
 // Applies a YAML document (file or text) on top of `c`. Official keys this program has no use for
 // (NUM_WORKERS, TB_SAVE_DIR, MODEL.BACKBONE.*, …) are accepted and reported in `warnings`; anything else
 // unknown is an error.

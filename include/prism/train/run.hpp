@@ -1,5 +1,5 @@
 // One training run, built once from a validated config (DESIGN §6): the model, the loss, the optimizer and
-// its LR schedule, the memory bank, the selector and the sampler, and THE training step (DESIGN §4.6) — the
+// its LR schedule, the memory bank, the selector and the sampler, and THE training step (DESIGN §4.5) — the
 // one that `prism train`, `prism check` and `prism bench train` all call. Reference code; docs/training.md
 // walks the step with the config keys that drive it.
 #pragma once
@@ -70,7 +70,7 @@ class TrainingRun {
   std::vector<int64_t> batch_indices(int64_t it) const;
   Batch load_batch(int64_t it) const;
 
-  // Iteration iteration() of DESIGN §4.6 on `batch` (rows of the training set, inputs on the host):
+  // Iteration iteration() of DESIGN §4.5 on `batch` (rows of the training set, inputs on the host):
   // forward → read the memory as it is → P_clean and keep mask → batch loss on the kept samples + w · memory
   // loss (removed rows masked) → backward → optimizer step at the schedule's lr → enqueue the rows the
   // method's policy names, detached. Throws prism::Error naming the iteration when the loss or the embeddings
