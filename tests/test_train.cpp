@@ -356,7 +356,7 @@ TEST_CASE("train: --force keeps the old run until the new one has a checkpoint",
   CHECK(!fs::exists(dir + "/.replaced"));
 }
 
-TEST_CASE("train: --stop-after 0 writes a checkpoint to resume from; a bad checkpoint iteration is refused",
+TEST_CASE("train: --stop-after 0 writes a checkpoint to resume from, a bad checkpoint iteration is refused",
           "[train][errors]") {
   if (!fashion_mnist_present()) FAIL("Fashion-MNIST is not installed");
   const std::string dir = temp_dir("stop0");

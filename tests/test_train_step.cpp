@@ -47,7 +47,7 @@ std::vector<float> row(const std::vector<float>& m, int64_t r, int64_t d) {
 
 }  // namespace
 
-TEST_CASE("train step: the memory is read before it is written; only kept rows enter it, detached",
+TEST_CASE("train step: the memory is read before it is written, only kept rows enter it, detached",
           "[train][step]") {
   if (!std::filesystem::exists(std::string(kFashionMnist) + "/train-images-idx3-ubyte.gz"))
     FAIL("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");

@@ -143,7 +143,8 @@ int run_check(const CheckOptions& o) {
   int64_t config_memory_start = 0;
   const Config cfg = check_config(o, &config_memory_start);
   const int target_threads = target == DeviceType::cpu && o.target_threads == 0 ? 2 : o.target_threads;
-  const DataSetup data = open_datasets(cfg);  // validates the config
+  validate_config(cfg);  // the run's one validation
+  const DataSetup data = open_datasets(cfg);
   TrainingRun ref(cfg, data.train, DeviceType::cpu), got(cfg, data.train, target);
   const std::string ref_name = side_name(DeviceType::cpu, false, o.ref_threads);
   const std::string got_name =

@@ -40,7 +40,7 @@ void add_common(CLI::App* cmd, TrainArgs& a) {
                 "Start afresh where --out already holds a run (its outputs are replaced)");
 }
 
-// Defaults + file + --set + the dedicated flags (validated where the run is built: open_datasets).
+// Defaults + file + --set + the dedicated flags (validated where the run starts: prism::train).
 Config resolve_config(const TrainArgs& a, const std::string& method) {
   std::vector<std::string> overrides = a.overrides;
   if (!method.empty()) overrides.push_back("NOISE.METHOD=" + method);

@@ -127,8 +127,9 @@ const CleanFormSpec& clean_form_spec(CleanForm form) {
 const CleanFormSpec& clean_form_spec(const std::string& name) {
   for (const CleanFormSpec& f : kForms)
     if (name == f.name) return f;
-  std::string names;
-  for (const CleanFormSpec& f : kForms) names += (names.empty() ? "" : ", ") + std::string(f.name);
+  std::string names;  // "center or full", "a, b or c"
+  for (size_t i = 0; i < kForms.size(); ++i)
+    names += (i == 0 ? "" : i + 1 == kForms.size() ? " or " : ", ") + std::string(kForms[i].name);
   throw Error("unknown clean-probability form '" + name + "' (expected " + names + ")");
 }
 

@@ -69,7 +69,6 @@ NoiseGenerator config_noise_generator(const Config& c) {
 }
 
 DataSetup open_datasets(const Config& c, const NoiseGenerator& noise) {
-  validate_config(c);
   DataSetup out;
   const auto& d = c.data;
   if (d.dataset == "fashion-mnist") {

@@ -1,4 +1,4 @@
-// `prism train`'s loop (reference code): open the data (the config's one validation), build the
+// `prism train`'s loop (reference code): validate the config (its one validation), open the data, build the
 // TrainingRun, then for each iteration take its batch (prefetched on a worker thread), call the run's step,
 // log, checkpoint and evaluate on schedule; at the end evaluate the final model and write the reports. The
 // step itself is TrainingRun::step (run.cpp), shared with `prism check` and `prism bench train`.
@@ -118,17 +118,19 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
                 " to continue it, --force to start it afresh, or choose another directory");
   if (options.resume && !had_run) throw Error("--resume " + out + ": no checkpoint.safetensors there");
 
-  // ---- the run: data (validates the config), model, optimizer, DML parts — before anything is written
+  // ---- the run: the config's one validation, then data, model, optimizer, DML parts; the old run of --force
+  // is moved aside only once they are built
+  validate_config(cfg);
   set_mode(parse_mode(cfg.run.mode));
   set_num_threads(static_cast<int>(cfg.run.threads));
   const DeviceType device = parse_device(cfg.run.device);
   backend(device);  // throws naming why the device is unavailable
+  make_directories(out);  // an unwritable --out fails before the data is read
   const DataSetup data = open_datasets(cfg);
   TrainingRun run(cfg, data.train, device);
 
   std::optional<ReplacedRun> replaced;
   if (!options.resume && had_run) replaced.emplace(out);
-  make_directories(out);
   if (!options.resume) write_file_atomic(out + "/config.yaml", config_to_yaml(cfg));
   MetricsLog metrics(out + "/metrics.jsonl");
   RunTime time;

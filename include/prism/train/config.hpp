@@ -147,8 +147,8 @@ void set_config_value(Config& c, const std::string& key, const std::string& valu
 // Cross-key checks (ranges, P×K divisibility, what each dataset needs); throws naming the key.
 void validate_config(const Config& c);
 
-// Defaults + file (if not empty) + overrides. Not validated: a run is validated once, where it is built
-// (prism::train, TrainingRun), so every path — CLI, tests, `prism check` — checks the same way.
+// Defaults + file (if not empty) + overrides. Not validated here: a run's config is validated once, where the
+// run starts (prism::train, `prism check`, `prism bench train` call validate_config before anything else).
 Config load_config(const std::string& path, const std::vector<std::string>& overrides = {},
                    std::vector<std::string>* warnings = nullptr);
 

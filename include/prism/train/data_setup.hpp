@@ -20,8 +20,8 @@ struct DataSetup {
 // The image transform the INPUT.* keys describe (with the dataset's default mean/std when they are empty).
 ImageTransformSpec image_transform_spec(const Config& c);
 
-// Validates the config (validate_config: the one validation of a run — the trainer, `prism check` and the
-// other commands that build a run call this first) and opens its data. Order of operations: read → noise
+// Opens the data of a valid config (the caller validates it first: validate_config is the one validation of a
+// run, done where the run starts — prism::train, `prism check`, `prism bench train`). Order of operations: read → noise
 // flags from DATA.TRAIN_CLEAN_SOURCE (raw labels) → split → subsets (first N per class, then a seeded random
 // N; seeds from SEED) → labels compacted to 0..C-1 → generated noise (NOISE.TYPE != none) by `noise`, by
 // default the DML generator the config names (config_noise_generator); tests may pass their own.

@@ -49,8 +49,8 @@ struct StepResult {
 
 class TrainingRun {
  public:
-  // Builds every part from `config`, which must be valid (open_datasets validates it: the one validation
-  // of a run). train_set gives the sampler its labels, the memory its class count, the model its input
+  // Builds every part from `config`, which must be valid (validate_config, called once where the run
+  // starts). train_set gives the sampler its labels, the memory its class count, the model its input
   // shape and the selection statistics (and oracle) the noise flags. Parameters are initialised on the host
   // from SEED, then moved to `device`.
   TrainingRun(const Config& config, DatasetPtr train_set, DeviceType device);
