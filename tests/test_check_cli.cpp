@@ -96,8 +96,9 @@ TEST_CASE("prism check: bad arguments are errors naming the option or key", "[ch
 // The issue's acceptance command: the default experiment's config, PRISM, 30 steps of the trainer's step on
 // 1 and 2 threads (with the memory and sTRM selection in use from step 10).
 TEST_CASE("prism check: the default config, method prism, 30 steps, 1 vs 2 threads", "[check]") {
-  const Result r = run_prism("check --config " + std::string(PRISM_SOURCE_DIR) +
-                             "/data/configs/fashion_mnist_sym50.yaml --method prism --steps 30 --target cpu --json");
+  const Result r =
+      run_prism("check --config " + std::string(PRISM_SOURCE_DIR) +
+                "/data/configs/fashion_mnist_sym50.yaml --method prism --steps 30 --target cpu --json");
   INFO(r.out);
   REQUIRE(r.code == 0);
   const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));

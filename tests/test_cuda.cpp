@@ -206,7 +206,8 @@ TEST_CASE("CUDA tensors: a conv net's forward and backward are bit-identical to 
 TEST_CASE("prism check: 50 exact training steps on CPU and CUDA agree bit for bit", "[.cuda]") {
   gpu();
   const char* root = std::getenv("PRISM_FASHION_MNIST");
-  const std::string cmd = std::string(PRISM_BINARY_PATH) + " check --method prism --steps 50 --set DATA.ROOT=" +
+  const std::string cmd = std::string(PRISM_BINARY_PATH) +
+                          " check --method prism --steps 50 --set DATA.ROOT=" +
                           (root && *root ? root : "/usr/share/datasets/fashion-mnist") + " > /dev/null 2>&1";
   CHECK(std::system(cmd.c_str()) == 0);
 }

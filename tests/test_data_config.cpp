@@ -195,7 +195,8 @@ TEST_CASE("config: to_yaml writes every key and reads back to an equal config", 
   }
 }
 
-TEST_CASE("config: every key of the table is documented in docs/config.md with its default", "[data][config]") {
+TEST_CASE("config: every key of the table is documented in docs/config.md with its default",
+          "[data][config]") {
   const std::string doc = prism::read_file(std::string(PRISM_SOURCE_DIR) + "/docs/config.md");
   Config c;
   for (const ConfigKey& key : config_keys(c)) {

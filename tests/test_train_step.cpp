@@ -67,7 +67,8 @@ TEST_CASE("train step: the memory is read before it is written, only kept rows e
       bank->save_state(before_state);
       dml::MemoryBank before(bank->capacity(), bank->dim(), bank->num_classes());
       before.load_state(before_state);
-      const std::vector<float> before_rows = before.size() ? before.embeddings().to_vector() : std::vector<float>{};
+      const std::vector<float> before_rows =
+          before.size() ? before.embeddings().to_vector() : std::vector<float>{};
       const int64_t before_next = before.next_slot(), before_size = before.size();
 
       const Batch batch = run.load_batch(it);

@@ -217,8 +217,9 @@ void register_bench_train(CLI::App* bench) {
       std::printf("%s\n", r.dump(2).c_str());
       return;
     }
-    std::printf("training step (TrainingRun::step, method %s), %s, batch %lld, %s, %d threads\n", a.method.c_str(),
-                a.model.c_str(), static_cast<long long>(a.batch), device_name(device), num_threads());
+    std::printf("training step (TrainingRun::step, method %s), %s, batch %lld, %s, %d threads\n",
+                a.method.c_str(), a.model.c_str(), static_cast<long long>(a.batch), device_name(device),
+                num_threads());
     std::printf("  prism fast   %8.0f img/s\n  prism exact  %8.0f img/s\n", ips[0], ips[1]);
     if (r.contains("ratio_vs_pytorch"))
       std::printf("  pytorch %s %6.0f img/s   ratio fast %.2f, exact %.2f\n",

@@ -133,11 +133,12 @@ int run_check(const CheckOptions& o) {
   const Mode target_mode = parse_mode(o.target_mode);
   if (emulator) throw Error("--target emulator: this build has no emulator hook yet");
   if (!device_available(target)) {
-    std::fprintf(stderr,
-                 "prism check: device %s is not available: %s\n"
-                 "  (to compare the CPU with itself at two thread counts instead, use --target cpu; to run the "
-                 "CUDA backend's exact kernels on the CPU, --target emulator)\n",
-                 o.target.c_str(), device_unavailable_reason(target).c_str());
+    std::fprintf(
+        stderr,
+        "prism check: device %s is not available: %s\n"
+        "  (to compare the CPU with itself at two thread counts instead, use --target cpu; to run the "
+        "CUDA backend's exact kernels on the CPU, --target emulator)\n",
+        o.target.c_str(), device_unavailable_reason(target).c_str());
     return 2;
   }
   int64_t config_memory_start = 0;
@@ -150,13 +151,14 @@ int run_check(const CheckOptions& o) {
   const std::string got_name =
       side_name(target, emulator, target_threads) + (target_mode == Mode::exact ? "" : " in fast mode");
   if (!o.json)
-    std::fprintf(stderr, "prism check: %s, method %s, %lld steps, memory from iteration %lld%s: %s vs %s\n",
-                 o.config.c_str(), ref.method().name, static_cast<long long>(o.steps),
-                 static_cast<long long>(cfg.xbm.start_iteration),
-                 config_memory_start != cfg.xbm.start_iteration
-                     ? (" (the config says " + std::to_string(config_memory_start) + "; --memory-start)").c_str()
-                     : "",
-                 ref_name.c_str(), got_name.c_str());
+    std::fprintf(
+        stderr, "prism check: %s, method %s, %lld steps, memory from iteration %lld%s: %s vs %s\n",
+        o.config.c_str(), ref.method().name, static_cast<long long>(o.steps),
+        static_cast<long long>(cfg.xbm.start_iteration),
+        config_memory_start != cfg.xbm.start_iteration
+            ? (" (the config says " + std::to_string(config_memory_start) + "; --memory-start)").c_str()
+            : "",
+        ref_name.c_str(), got_name.c_str());
 
   Mismatch first;
   int64_t tensors = 0, elements = 0, memory_steps = 0;
@@ -190,7 +192,8 @@ int run_check(const CheckOptions& o) {
       int64_t index = -1;
       uint32_t ra = 0, rb = 0;
       if (!same_bits(a[k].second, b[k].second, &index, &ra, &rb))
-        first = Mismatch{it, a[k].first, a[k].second.shape(), index, a[k].second.dtype() == DType::f32, ra, rb};
+        first =
+            Mismatch{it, a[k].first, a[k].second.shape(), index, a[k].second.dtype() == DType::f32, ra, rb};
     }
     last_loss = r.loss;
     if (it == 0) first_loss = last_loss;
@@ -234,11 +237,12 @@ int run_check(const CheckOptions& o) {
     std::printf("%s\n", j.dump(2).c_str());
   } else if (match) {
     std::printf(
-        "check: %lld exact steps of %s (%lld with memory), %s vs %s: all %lld tensors bit-identical after every "
+        "check: %lld exact steps of %s (%lld with memory), %s vs %s: all %lld tensors bit-identical after "
+        "every "
         "step (loss %.6f -> %.6f; %.2f s vs %.2f s)\n",
         static_cast<long long>(o.steps), ref.method().name, static_cast<long long>(memory_steps),
-        ref_name.c_str(), got_name.c_str(), static_cast<long long>(tensors), first_loss, last_loss, ref_seconds,
-        got_seconds);
+        ref_name.c_str(), got_name.c_str(), static_cast<long long>(tensors), first_loss, last_loss,
+        ref_seconds, got_seconds);
   } else {
     std::printf("check: MISMATCH after step %lld, tensor %s", static_cast<long long>(first.step + 1),
                 first.tensor.c_str());
@@ -268,9 +272,12 @@ void register_check(CLI::App& app) {
   check->add_option("--config", o.config, "YAML config of the run to check (default: the shipped default)")
       ->capture_default_str();
   check->add_option("--set", o.overrides, "Override a config key: KEY=VALUE (repeatable)");
-  check->add_option("--method", o.method, "Training method (overrides NOISE.METHOD): " + dml::method_names_text(" | "))
+  check
+      ->add_option("--method", o.method,
+                   "Training method (overrides NOISE.METHOD): " + dml::method_names_text(" | "))
       ->check(CLI::IsMember(dml::method_names()));
-  check->add_option("--seed", o.seed, "Seed of every random stream (overrides SEED)")->check(CLI::NonNegativeNumber);
+  check->add_option("--seed", o.seed, "Seed of every random stream (overrides SEED)")
+      ->check(CLI::NonNegativeNumber);
   check->add_option("--steps", o.steps, "Training steps to run and compare")->capture_default_str();
   check
       ->add_option("--memory-start", o.memory_start,
@@ -278,9 +285,10 @@ void register_check(CLI::App& app) {
                    "third of --steps)")
       ->check(CLI::NonNegativeNumber);
   check
-      ->add_option("--target", o.target,
-                   "Compared with the CPU reference: cuda (a GPU), cpu (another thread count), or emulator (the "
-                   "CUDA backend's exact kernels run on the CPU by the launch emulator)")
+      ->add_option(
+          "--target", o.target,
+          "Compared with the CPU reference: cuda (a GPU), cpu (another thread count), or emulator (the "
+          "CUDA backend's exact kernels run on the CPU by the launch emulator)")
       ->check(CLI::IsMember({"cuda", "cpu", "emulator"}))
       ->capture_default_str();
   check

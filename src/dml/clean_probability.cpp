@@ -108,8 +108,7 @@ std::vector<float> probability_full(const Tensor& emb, const std::vector<int32_t
 constexpr std::array<CleanFormSpec, 2> kForms = {{
     {"center", CleanForm::center, clean_probability_center,
      "AvgSim from the class centers of the memory (the paper's acceleration, O(n C d))"},
-    {"full", CleanForm::full, probability_full,
-     "AvgSim from every memory row, the definition (O(n K d))"},
+    {"full", CleanForm::full, probability_full, "AvgSim from every memory row, the definition (O(n K d))"},
 }};
 
 }  // namespace

@@ -126,7 +126,6 @@ Tensor mask_tensor(const std::vector<uint8_t>& keep, DeviceType device) {
   return Tensor::from_vector_i32({static_cast<int64_t>(v.size())}, v, device);
 }
 
-
 Tensor ContrastiveLoss::pairs(const Tensor& rows, const Tensor& row_labels, const Tensor& cols,
                               const Tensor& col_labels, const Tensor& row_mask, const Tensor& col_mask,
                               float divisor) const {

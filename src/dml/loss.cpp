@@ -27,16 +27,20 @@ const std::vector<LossSpec>& table() {
 
 }  // namespace
 
-Tensor batch_loss(const Loss& loss, const Tensor& emb, const Tensor& labels, const Tensor& keep, int64_t kept) {
-  if (!emb.defined() || emb.dim() != 2) throw Error("batch loss needs embeddings [n, d], got " + emb.describe());
+Tensor batch_loss(const Loss& loss, const Tensor& emb, const Tensor& labels, const Tensor& keep,
+                  int64_t kept) {
+  if (!emb.defined() || emb.dim() != 2)
+    throw Error("batch loss needs embeddings [n, d], got " + emb.describe());
   return loss.pairs(emb, labels, emb, labels, keep, keep, static_cast<float>(kept));
 }
 
 Tensor memory_loss(const Loss& loss, const Tensor& emb, const Tensor& labels, const Tensor& keep,
                    const Tensor& memory, const Tensor& memory_labels) {
-  if (!emb.defined() || emb.dim() != 2) throw Error("memory loss needs embeddings [n, d], got " + emb.describe());
+  if (!emb.defined() || emb.dim() != 2)
+    throw Error("memory loss needs embeddings [n, d], got " + emb.describe());
   if (!memory.defined() || memory.numel() == 0) return Tensor::zeros({1}, DType::f32, emb.device());
-  return loss.pairs(emb, labels, memory.detach(), memory_labels, keep, Tensor(), static_cast<float>(emb.size(0)));
+  return loss.pairs(emb, labels, memory.detach(), memory_labels, keep, Tensor(),
+                    static_cast<float>(emb.size(0)));
 }
 
 std::span<const LossSpec> losses() {

@@ -30,9 +30,7 @@ std::vector<ConfigKey> config_keys(Config& c) {
       {"MODEL.NAME", &c.model.name, nn::model_names(), "embedder"},
       {"MODEL.HEAD.DIM", &c.model.head_dim, {}, "embedding size (linear head + L2 norm)"},
       {"MODEL.MLP.HIDDEN", &c.model.mlp_hidden, {}, "hidden layer widths of the mlp embedder"},
-      {"LOSSES.NAME",
-       &c.losses.name,
-       dml::loss_config_values(),
+      {"LOSSES.NAME", &c.losses.name, dml::loss_config_values(),
        "loss of the batch and memory terms (the official names are synonyms of contrastive)"},
       {"LOSSES.MARGIN", &c.losses.margin, {}, "contrastive margin on cosine similarity"},
       {"SOLVER.OPTIMIZER_NAME", &c.solver.optimizer_name, {"Adam", "SGD"}, "optimizer"},
@@ -53,10 +51,9 @@ std::vector<ConfigKey> config_keys(Config& c) {
       {"NOISE.NOISE_RATE", &c.noise.noise_rate, {}, "R: share of each batch that selection removes"},
       {"NOISE.WINDOW_SIZE", &c.noise.window_size, {}, "tau: sTRM threshold window"},
       {"NOISE.WARM_UP", &c.noise.warm_up, {}, "iterations before selection starts"},
-      {"NOISE.METHOD", &c.noise.method, dml::method_names(), "training method (memory, selection, enqueueing)"},
-      {"NOISE.CLEAN_PROBABILITY",
-       &c.noise.clean_probability,
-       dml::clean_form_names(),
+      {"NOISE.METHOD", &c.noise.method, dml::method_names(),
+       "training method (memory, selection, enqueueing)"},
+      {"NOISE.CLEAN_PROBABILITY", &c.noise.clean_probability, dml::clean_form_names(),
        "form of the clean probability that trm / prism rank"},
       {"NOISE.TYPE",
        &c.noise.type,
@@ -321,7 +318,6 @@ void walk(std::vector<ConfigKey>& keys, const YAML::Node& map, const std::string
 
 // ---- output
 // -----------------------------------------------------------------------------------------------------
-
 
 std::string quote(const std::string& s) {
   std::string out = "\"";

@@ -98,8 +98,8 @@ TrainingRun::TrainingRun(const Config& config, DatasetPtr train_set, DeviceType 
     for (auto& [name, t] : lp->named_parameters()) params.emplace_back("loss." + name, t);
   }
   optimizer_ = make_optimizer(config_, std::move(params));
-  schedule_ = nn::CosineSchedule{config_.solver.base_lr, 0.0, config_.solver.max_iters,
-                                 config_.solver.warmup_iters};
+  schedule_ =
+      nn::CosineSchedule{config_.solver.base_lr, 0.0, config_.solver.max_iters, config_.solver.warmup_iters};
   if (config_.solver.lr_schedular == "cos") schedule_.validate();
 
   if (method_->uses_memory)
@@ -111,8 +111,9 @@ TrainingRun::TrainingRun(const Config& config, DatasetPtr train_set, DeviceType 
   sc.warmup = config_.noise.warm_up;
   sc.form = dml::parse_clean_form(config_.noise.clean_probability);
   selector_ = std::make_unique<dml::Selector>(sc);
-  sampler_ = std::make_unique<dml::PKSampler>(train_set_->labels(), config_.data.train_batchsize,
-                                              config_.data.num_instances, static_cast<uint64_t>(config_.seed));
+  sampler_ =
+      std::make_unique<dml::PKSampler>(train_set_->labels(), config_.data.train_batchsize,
+                                       config_.data.num_instances, static_cast<uint64_t>(config_.seed));
 }
 
 TrainingRun::~TrainingRun() = default;
@@ -156,7 +157,8 @@ StepResult TrainingRun::step(const Batch& batch) {
   Tensor batch_term = dml::batch_loss(*loss_, emb, labels_t, keep_t, r.selection.stats.kept);
   Tensor loss = batch_term, memory_term;
   if (memory_on && !bank_->empty()) {
-    memory_term = dml::memory_loss(*loss_, emb, labels_t, keep_t, bank_->embeddings(), bank_->labels_device());
+    memory_term =
+        dml::memory_loss(*loss_, emb, labels_t, keep_t, bank_->embeddings(), bank_->labels_device());
     loss = add(batch_term, scale(memory_term, static_cast<float>(config_.xbm.weight)));
   }
   // The contrastive loss skips pairs whose similarity is NaN (as the official code does), so non-finite
@@ -217,8 +219,9 @@ std::vector<std::pair<std::string, Tensor>> TrainingRun::state_tensors() const {
     dml::StateDict memory;
     bank_->save_state(memory);
     for (const auto& [name, t] : memory.tensors) s.emplace_back(name, host(t));
-    s.emplace_back("memory.position", Tensor::from_vector_i32({2}, {static_cast<int32_t>(bank_->size()),
-                                                                     static_cast<int32_t>(bank_->next_slot())}));
+    s.emplace_back("memory.position",
+                   Tensor::from_vector_i32(
+                       {2}, {static_cast<int32_t>(bank_->size()), static_cast<int32_t>(bank_->next_slot())}));
   }
   dml::StateDict sel;
   selector_->save_state(sel);
@@ -235,15 +238,22 @@ std::vector<std::pair<std::string, Tensor>> TrainingRun::state_tensors() const {
 
 void TrainingRun::save_checkpoint(const std::string& path) const {
   CheckpointTotals totals{totals_.kept, totals_.clean_kept, totals_.noisy, totals_.noisy_removed};
-  TrainState st{model_.get(), optimizer_.get(), loss_->parameter_module(), bank_.get(), selector_.get(),
-                sampler_.get(),  &totals,         iteration_};
+  TrainState st{model_.get(), optimizer_.get(), loss_->parameter_module(),
+                bank_.get(),  selector_.get(),  sampler_.get(),
+                &totals,      iteration_};
   prism::save_checkpoint(path, st, method_->name);
 }
 
 void TrainingRun::load_checkpoint(const std::string& path) {
   CheckpointTotals totals;
-  TrainState st{model_.get(), optimizer_.get(), loss_->parameter_module(), bank_.get(), selector_.get(),
-                sampler_.get(),  &totals,         0};
+  TrainState st{model_.get(),
+                optimizer_.get(),
+                loss_->parameter_module(),
+                bank_.get(),
+                selector_.get(),
+                sampler_.get(),
+                &totals,
+                0};
   prism::load_checkpoint(path, st, method_->name);
   if (st.iteration < 0 || st.iteration > config_.solver.max_iters)
     throw Error(path + ": checkpoint iteration " + std::to_string(st.iteration) + " is outside [0, " +
@@ -257,7 +267,8 @@ void TrainingRun::load_checkpoint(const std::string& path) {
 
 // ---- evaluation --------------------------------------------------------------------------------------------
 
-Tensor embed_dataset(nn::Module& model, const Dataset& data, int64_t batch, uint64_t seed, DeviceType device) {
+Tensor embed_dataset(nn::Module& model, const Dataset& data, int64_t batch, uint64_t seed,
+                     DeviceType device) {
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();

@@ -24,9 +24,9 @@ namespace fs = std::filesystem;
 namespace {
 
 // What a run directory holds; --force replaces exactly these.
-constexpr const char* kRunOutputs[] = {"checkpoint.safetensors", "run_time.json",       "summary.json",
-                                       "metrics.jsonl",          "test_embeddings.npy", "test_labels.npy",
-                                       "config.yaml",            "report"};
+constexpr const char* kRunOutputs[] = {
+    "checkpoint.safetensors", "run_time.json",   "summary.json", "metrics.jsonl",
+    "test_embeddings.npy",    "test_labels.npy", "config.yaml",  "report"};
 
 // The outputs of the run that --force replaces, moved into DIR/.replaced/ until the new run has written its
 // first checkpoint (then removed), and moved back if the new run fails before that.
@@ -86,8 +86,10 @@ RunTime read_run_time(const std::string& path, int64_t iteration) {
       return t;
     }
   }
-  std::fprintf(stderr, "prism: warning: %s is missing or is not for iteration %lld; train_seconds will "
-               "cover only the iterations from here on\n", path.c_str(), static_cast<long long>(iteration));
+  std::fprintf(stderr,
+               "prism: warning: %s is missing or is not for iteration %lld; train_seconds will "
+               "cover only the iterations from here on\n",
+               path.c_str(), static_cast<long long>(iteration));
   return t;
 }
 
@@ -124,7 +126,7 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
   set_mode(parse_mode(cfg.run.mode));
   set_num_threads(static_cast<int>(cfg.run.threads));
   const DeviceType device = parse_device(cfg.run.device);
-  backend(device);  // throws naming why the device is unavailable
+  backend(device);        // throws naming why the device is unavailable
   make_directories(out);  // an unwritable --out fails before the data is read
   const DataSetup data = open_datasets(cfg);
   TrainingRun run(cfg, data.train, device);
@@ -220,8 +222,8 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
           r.has_noise_flags && std::isfinite(r.selection.stats.precision)
               ? std::to_string(static_cast<int>(std::lround(100 * r.selection.stats.precision))) + "%"
               : "-";
-      std::snprintf(fields, sizeof fields, "loss %.4f  kept %.2f  prec %s", r.loss, r.selection.stats.kept_ratio,
-                    precision.c_str());
+      std::snprintf(fields, sizeof fields, "loss %.4f  kept %.2f  prec %s", r.loss,
+                    r.selection.stats.kept_ratio, precision.c_str());
       progress->update(r.iteration, fields);
     }
     const int64_t period = cfg.solver.checkpoint_period;
@@ -229,7 +231,8 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
     // Periodic evaluations happen whether or not the run stops here, so an interrupted and resumed run logs
     // the same records as an uninterrupted one; the final one is below.
     const int64_t eval_every = cfg.validation.verbose;
-    if (r.iteration < total && eval_every > 0 && r.iteration % eval_every == 0) evaluate(r.iteration, nullptr);
+    if (r.iteration < total && eval_every > 0 && r.iteration % eval_every == 0)
+      evaluate(r.iteration, nullptr);
   }
   if (!fs::exists(checkpoint_path)) checkpoint();  // --stop-after 0 writes one too: always resumable
   if (progress)

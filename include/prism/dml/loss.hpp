@@ -31,8 +31,9 @@ class Loss {
   // / divisor. rows [R, d] (differentiable), cols [C, d] (differentiable when they require grad; the same
   // tensor as rows for the batch loss), labels i32 [R] / [C], masks i32 or undefined (all on), everything
   // on one device. divisor ≤ 0 gives 0 with no gradient.
-  virtual Tensor pairs(const Tensor& rows, const Tensor& row_labels, const Tensor& cols, const Tensor& col_labels,
-                       const Tensor& row_mask, const Tensor& col_mask, float divisor) const = 0;
+  virtual Tensor pairs(const Tensor& rows, const Tensor& row_labels, const Tensor& cols,
+                       const Tensor& col_labels, const Tensor& row_mask, const Tensor& col_mask,
+                       float divisor) const = 0;
   // The trainable parameters the loss owns (null when none). Their names in the optimizer and the checkpoint
   // are "loss.<name>".
   virtual nn::Module* parameter_module() { return nullptr; }
@@ -40,7 +41,8 @@ class Loss {
 
 // The batch loss of DESIGN §4.1: the kept samples against each other, divided by the number kept (`kept`,
 // counted on the host from the selection). keep i32 [n] or undefined (all kept).
-Tensor batch_loss(const Loss& loss, const Tensor& emb, const Tensor& labels, const Tensor& keep, int64_t kept);
+Tensor batch_loss(const Loss& loss, const Tensor& emb, const Tensor& labels, const Tensor& keep,
+                  int64_t kept);
 // The memory loss: the whole batch against the memory rows (detached here), rows of removed samples masked,
 // divided by the batch size n. 0 (no gradient) when the memory is empty.
 Tensor memory_loss(const Loss& loss, const Tensor& emb, const Tensor& labels, const Tensor& keep,

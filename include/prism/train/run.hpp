@@ -41,7 +41,7 @@ struct StepResult {
   float memory_loss = 0;
   bool has_memory_loss = false;  // false before the memory starts or while it is empty
   double lr = 0;
-  bool memory_on = false;  // the memory was read (and written) this step
+  bool memory_on = false;   // the memory was read (and written) this step
   int64_t memory_size = 0;  // rows in the memory after the step
   bool has_noise_flags = false;
   dml::Selection selection;
