@@ -5,6 +5,10 @@
 #include <charconv>
 #include <cstdio>
 
+#include <zlib.h>
+
+#include <algorithm>
+
 #include "prism/core/io.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/data/safetensors.hpp"
@@ -17,6 +21,7 @@ const char* kOptimizer = "optimizer/";
 const char* kInt = "int/";
 const char* kScalar = "scalar/";
 const char* kLoss = "loss/";
+const char* kChecksum = "checksum_crc32";
 
 // The whole text as one number, or an error naming the file and the metadata key ("5abc" is not 5).
 int64_t parse_integer(const std::string& path, const std::string& key, const std::string& text) {
@@ -33,6 +38,33 @@ double parse_double(const std::string& path, const std::string& key, const std::
   if (ec != std::errc() || end != text.data() + text.size() || text.empty())
     throw Error(path + ": metadata '" + key + "' = '" + text + "' is not a number");
   return v;
+}
+
+// CRC-32 (zlib) over every tensor (name, dtype, shape, bytes) and every metadata entry except the checksum
+// itself, in name order: a file that parses but was damaged — a flipped bit, a tensor of the right length
+// from another checkpoint — is reported instead of resumed.
+std::string content_checksum(const SafeTensors& st) {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  auto add = [&crc](const std::string& s) {
+    const uint64_t n = s.size();
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(&n), sizeof n);
+    for (size_t done = 0; done < s.size();) {  // crc32 takes at most uInt bytes at a time
+      const uInt part = static_cast<uInt>(std::min<size_t>(s.size() - done, 1u << 30));
+      crc = crc32(crc, reinterpret_cast<const Bytef*>(s.data() + done), part);
+      done += part;
+    }
+  };
+  for (const auto& [name, t] : st.tensors) {
+    add(name);
+    add(st_dtype_name(t.dtype));
+    for (int64_t d : t.shape) add(std::to_string(d));
+    add(t.data);
+  }
+  for (const auto& [key, value] : st.metadata)
+    if (key != kChecksum) add(key), add(value);
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%08lx", static_cast<unsigned long>(crc));
+  return buf;
 }
 
 bool starts_with(const std::string& s, const char* prefix) {
@@ -63,13 +95,22 @@ void save_checkpoint(const std::string& path, const TrainState& state, const std
   }
   for (const auto& [name, t] : dml_state.tensors) st.put(name, t);
   for (const auto& [name, v] : dml_state.ints) st.metadata[kInt + name] = std::to_string(v);
+  st.metadata[kChecksum] = content_checksum(st);
   write_safetensors(path, st);
 }
 
 int64_t load_checkpoint(const std::string& path, TrainState& state, const std::string& method) {
-  const SafeTensors st = read_safetensors(path);
+  SafeTensors st;
+  try {
+    st = read_safetensors(path);
+  } catch (const Error& e) {
+    throw Error(path + ": not a readable checkpoint (truncated or corrupted?): " + e.what());
+  }
   if (!st.metadata.count("format") || st.meta("format") != kCheckpointFormat)
     throw Error(path + ": not a prism checkpoint (metadata 'format' is not " + kCheckpointFormat + ")");
+  if (st.metadata.count(kChecksum) && st.meta(kChecksum) != content_checksum(st))
+    throw Error(path + ": checkpoint is corrupted (its contents do not match checksum " + st.meta(kChecksum) +
+                ")");
   if (st.meta("method") != method)
     throw Error(path + ": checkpoint of method '" + st.meta("method") + "', but the config asks for '" +
                 method + "'");

@@ -101,6 +101,19 @@ void write_run_time(const std::string& path, const RunTime& t) {
   write_file_atomic(path, j.dump(2) + "\n");
 }
 
+// A run killed during an atomic write leaves that write's temporary file (`<name>.tmp.XXXXXX`, see
+// write_file_atomic) beside the real one, which is whole. A resumed or restarted run removes them.
+void remove_stale_temporaries(const std::string& dir) {
+  for (const std::string& d : {dir, dir + "/report"}) {
+    if (!fs::is_directory(d)) continue;
+    for (const auto& e : fs::directory_iterator(d)) {
+      const std::string name = e.path().filename().string();
+      const size_t tmp = name.rfind(".tmp.");
+      if (e.is_regular_file() && tmp != std::string::npos && name.size() == tmp + 11) fs::remove(e.path());
+    }
+  }
+}
+
 }  // namespace
 
 Config load_run_config(const std::string& run_dir) {
@@ -118,7 +131,11 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
   if (!options.resume && had_run && !options.overwrite)
     throw Error("--out " + out + " already holds a run (checkpoint.safetensors); use --resume " + out +
                 " to continue it, --force to start it afresh, or choose another directory");
-  if (options.resume && !had_run) throw Error("--resume " + out + ": no checkpoint.safetensors there");
+  // A run killed before its first checkpoint (between writing config.yaml and the iteration-0 checkpoint)
+  // resumes from the start.
+  const bool resume_from_start = options.resume && !had_run;
+  if (resume_from_start && !fs::exists(out + "/config.yaml"))
+    throw Error("--resume " + out + ": no checkpoint.safetensors there");
 
   // ---- the run: the config's one validation, then data, model, optimizer, DML parts; the old run of --force
   // is moved aside only once they are built
@@ -131,12 +148,15 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
   const DataSetup data = open_datasets(cfg);
   TrainingRun run(cfg, data.train, device);
 
+  remove_stale_temporaries(out);
   std::optional<ReplacedRun> replaced;
   if (!options.resume && had_run) replaced.emplace(out);
   if (!options.resume) write_file_atomic(out + "/config.yaml", config_to_yaml(cfg));
   MetricsLog metrics(out + "/metrics.jsonl");
   RunTime time;
-  if (options.resume) {
+  if (resume_from_start) {
+    std::fprintf(stderr, "prism: %s has no checkpoint yet: starting it from iteration 0\n", out.c_str());
+  } else if (options.resume) {
     run.load_checkpoint(checkpoint_path);
     metrics.load(run.iteration());
     time = read_run_time(time_path, run.iteration());
@@ -164,6 +184,10 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
     if (embeddings) *embeddings = emb;
     return m;
   };
+
+  // A fresh run checkpoints its untrained state first, so that a run killed at any moment can be resumed.
+  // Not under --force: there the old run stays aside until the new one has trained to its first checkpoint.
+  if (!fs::exists(checkpoint_path) && !replaced) checkpoint();
 
   // ---- the loop
   std::fprintf(stderr,
@@ -226,15 +250,16 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
                     r.selection.stats.kept_ratio, precision.c_str());
       progress->update(r.iteration, fields);
     }
-    const int64_t period = cfg.solver.checkpoint_period;
-    if (last || (period > 0 && r.iteration % period == 0)) checkpoint();
-    // Periodic evaluations happen whether or not the run stops here, so an interrupted and resumed run logs
-    // the same records as an uninterrupted one; the final one is below.
+    // Periodic evaluations happen whether or not the run stops here, and before this iteration's checkpoint:
+    // a checkpoint at N implies that N's record is logged, so a run killed anywhere and resumed logs the same
+    // records as an uninterrupted one. The final evaluation is below.
     const int64_t eval_every = cfg.validation.verbose;
     if (r.iteration < total && eval_every > 0 && r.iteration % eval_every == 0)
       evaluate(r.iteration, nullptr);
+    const int64_t period = cfg.solver.checkpoint_period;
+    if (last || (period > 0 && r.iteration % period == 0)) checkpoint();
   }
-  if (!fs::exists(checkpoint_path)) checkpoint();  // --stop-after 0 writes one too: always resumable
+  if (!fs::exists(checkpoint_path)) checkpoint();  // --force with --stop-after 0: resumable all the same
   if (progress)
     progress->finish(part_images > 0 ? "img/s " + std::to_string(static_cast<int>(part_images / part_seconds))
                                      : "");

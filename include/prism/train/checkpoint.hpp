@@ -1,7 +1,9 @@
 // Training checkpoints as safetensors: model parameters and buffers ("model/…"), optimizer moments
-// ("optimizer/…"), the loss's parameters ("loss/…"), memory bank, selector window, sampler state and selection
-// totals (their own prefixes), and the integers and scalars in the metadata. Loadable by Python's safetensors; byte-identical for identical states (no
-// timestamps), which is how the resume and thread-count tests compare runs. Reference code.
+// ("optimizer/…"), the loss's parameters ("loss/…"), memory bank, selector window, sampler state and
+// selection totals (their own prefixes), and the integers and scalars in the metadata. Loadable by Python's
+// safetensors; byte-identical for identical states (no timestamps), which is how the resume and thread-count
+// tests compare runs. A CRC-32 of the contents in the metadata lets a damaged file be reported as such,
+// naming it. Reference code.
 #pragma once
 #include <cstdint>
 #include <string>
