@@ -1,7 +1,6 @@
-// The backend registry (reference code): the one place that knows the concrete backends. It creates the CPU
-// backend, the CUDA backend when built (PRISM_WITH_CUDA) and a GPU is present, and on request the CUDA launch
-// emulator for the cuda slot; it hands each the runtime's mode and thread count. Every backend lives until the
-// process exits, so a tensor freed during static destruction still finds its backend.
+// The backend registry (reference code), the one place that knows the concrete backends: the CPU backend, the
+// CUDA backend when built and a GPU is present, or the launch emulator in the cuda slot, each given the
+// runtime's mode and thread count.
 #include "prism/registry.hpp"
 
 #include <atomic>
@@ -28,7 +27,8 @@ struct Registry {
   cpu::CpuBackend cpu;
   std::once_flag cuda_probe;
   Backend* cuda = nullptr;  // the real CUDA backend, once probed (null: none usable)
-  std::string cuda_why = "this build has no CUDA backend (configure with nvcc present, PRISM_CUDA=AUTO or ON)";
+  std::string cuda_why =
+      "this build has no CUDA backend (configure with nvcc present, PRISM_CUDA=AUTO or ON)";
   std::unique_ptr<cuda::emu::EmuBackend> emulator;  // created by the first use_cuda_emulator(true)
   std::atomic<bool> emulated{false};
 
@@ -51,7 +51,8 @@ struct Registry {
   }
 };
 
-// Never destroyed (see the file comment).
+// Never destroyed: every backend lives until the process exits, so a tensor freed during static destruction
+// still finds its backend.
 Registry& registry() {
   static Registry* r = new Registry();
   return *r;

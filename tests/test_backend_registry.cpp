@@ -1,7 +1,6 @@
-// Tests of the layering between core and the backends: the registry (backends/registry.cpp) forwarding the
-// runtime's mode and thread count, the launch emulator put in the cuda slot (nn ops, a whole fmnist-cnn
-// training step and its timing, bit for bit against the CPU), Backend::supports() enforced by the op
-// dispatch, row views and the core row gathers the memory bank uses.
+// Tests of the core/backend layering: the registry forwarding mode and threads; the launch emulator in the
+// cuda slot (nn ops, fmnist-cnn steps, the trainer) bit for bit against the CPU; Backend::supports() enforced
+// by the op dispatch; row views and the core row gathers the memory bank uses.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -144,7 +143,10 @@ TEST_CASE("set_mode and set_num_threads reach every backend of the registry", "[
 }
 
 TEST_CASE("the launch emulator can take the cuda slot and give it back", "[registry][emulator]") {
-  const bool real = !cuda_emulated() && device_available(DeviceType::cuda);
+  const bool was_emulated = cuda_emulated();  // PRISM_CUDA_EMULATOR=1 puts it there for the whole run
+  use_cuda_emulator(false);
+  const bool real = device_available(DeviceType::cuda);
+  if (!real) CHECK_THROWS_WITH(backend(DeviceType::cuda), Catch::Contains("not available"));
   {
     ScopedCudaEmulator emulator;
     CHECK(cuda_emulated());
@@ -158,7 +160,7 @@ TEST_CASE("the launch emulator can take the cuda slot and give it back", "[regis
   }
   CHECK_FALSE(cuda_emulated());
   CHECK(device_available(DeviceType::cuda) == real);
-  if (!real) CHECK_THROWS_WITH(backend(DeviceType::cuda), Catch::Contains("not available"));
+  use_cuda_emulator(was_emulated);
 }
 
 TEST_CASE("nn ops forward and backward on the emulated cuda slot equal the CPU bit for bit",

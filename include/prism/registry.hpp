@@ -1,7 +1,6 @@
-// The backend registry: which Backend serves each device (the CPU backend, the CUDA backend when built and a
-// GPU is present, or the CUDA launch emulator put in the cuda slot), and the forwarding of the runtime's mode
-// and thread count to every backend it holds. Reference code; defined in backends/registry.cpp, the one place
-// that knows the concrete backends.
+// The backend registry's interface (reference code; defined in backends/registry.cpp): which Backend serves
+// each device — the CPU backend, the CUDA backend, or the CUDA launch emulator put in the cuda slot — and the
+// forwarding of the runtime's mode and thread count to every backend it holds.
 #pragma once
 #include <string>
 

@@ -65,6 +65,7 @@ DeviceType default_device() {
 void apply_environment() {
   if (const char* m = std::getenv("PRISM_MODE"); m && *m) set_mode(parse_mode(m));
   if (const char* t = std::getenv("PRISM_THREADS"); t && *t) set_num_threads(std::atoi(t));
+  if (const char* e = std::getenv("PRISM_CUDA_EMULATOR"); e && e[0] == '1') use_cuda_emulator();
 }
 
 }  // namespace prism

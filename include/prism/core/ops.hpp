@@ -1,8 +1,9 @@
-// Differentiable ops on Tensors: each dispatches its forward kernel to the inputs' backend and records a
-// backward rule built from backend kernels (reference wiring; the kernels decide exact vs fast). Only these
-// primitives have gradients; everything else (linear, mean, the nets, the losses) is a composition of them.
-// Derivations: docs/autograd.md. Subgradients at kinks: ReLU'(0) = 0; max-pool ties go to the first maximum
-// in window order; L2-normalise below eps treats the norm as the constant eps.
+// Differentiable ops on Tensors: each dispatches its forward kernel to the inputs' backend (through
+// Tensor::backend_for, which refuses a kernel the backend does not support) and records a backward rule built
+// from backend kernels (reference wiring; the kernels decide exact vs fast). Only these primitives have
+// gradients; everything else (linear, mean, the nets, the losses) is a composition of them. Derivations:
+// docs/autograd.md. Subgradients at kinks: ReLU'(0) = 0; max-pool ties go to the first maximum in window
+// order; L2-normalise below eps treats the norm as the constant eps.
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -1,7 +1,7 @@
 // Process-wide settings of the tensor layer: numeric mode (exact | fast) and host thread count, forwarded to
 // every backend (prism/registry.hpp, also included here for backend lookup). Reference code. The environment
-// variables PRISM_DEVICE, PRISM_MODE and PRISM_THREADS override the defaults, so the tests can be pointed at
-// another backend without recompiling.
+// variables PRISM_DEVICE, PRISM_MODE, PRISM_THREADS and PRISM_CUDA_EMULATOR override the defaults, so the
+// tests can be pointed at another backend without recompiling.
 #pragma once
 #include <optional>  // kept for includers that rely on it
 #include <stdexcept>
@@ -23,7 +23,8 @@ void set_num_threads(int n);  // oneTBB global_control and every backend; 0 = al
 DeviceType parse_device(const std::string& s);  // "cpu" | "cuda"
 DeviceType default_device();                    // PRISM_DEVICE or cpu
 
-// Applies PRISM_MODE / PRISM_THREADS once (called by the CLI and the test main).
+// Applies PRISM_MODE / PRISM_THREADS once, and PRISM_CUDA_EMULATOR=1 (use_cuda_emulator: the launch emulator
+// serves --device cuda) — called by the CLI and the test main.
 void apply_environment();
 
 struct ScopedMode {
