@@ -20,7 +20,7 @@
 
 namespace prism::test {
 
-class ReferenceBackend final : public Backend {
+class ReferenceBackend : public Backend {
  public:
   DeviceType device() const override { return DeviceType::cpu; }
   bool supports(Op) const override { return true; }

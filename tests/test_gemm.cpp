@@ -91,7 +91,8 @@ TEST_CASE("exact GEMM is bit-identical to the std::fma triple loop", "[gemm]") {
           const auto A = random_vec(s.M * s.K, seed++), B = random_vec(s.K * s.N, seed++);
           std::vector<float> want(s.M * s.N), got(s.M * s.N, NAN), via_backend(s.M * s.N, NAN);
           prism::kern::gemm_reference(want.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, alpha, order);
-          prism::cpu::gemm_exact(got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, alpha, order);
+          prism::cpu::gemm_exact(got.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, alpha, order,
+                                 prism::num_threads());
           prism::backend(prism::DeviceType::cpu)
               .gemm(via_backend.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, alpha, order);
           const std::string what = describe(s, ta, tb, alpha, order);
@@ -138,7 +139,8 @@ TEST_CASE("exact GEMM on the conv1 shapes of fmnist-cnn (tall and skinny)", "[ge
     std::vector<float> want(c.s.M * c.s.N), got(c.s.M * c.s.N, NAN);
     prism::kern::gemm_reference(want.data(), A.data(), B.data(), c.s.M, c.s.N, c.s.K, c.ta, c.tb, 1.0f,
                                 c.order);
-    prism::cpu::gemm_exact(got.data(), A.data(), B.data(), c.s.M, c.s.N, c.s.K, c.ta, c.tb, 1.0f, c.order);
+    prism::cpu::gemm_exact(got.data(), A.data(), B.data(), c.s.M, c.s.N, c.s.K, c.ta, c.tb, 1.0f, c.order,
+                           prism::num_threads());
     require_bit_identical(got, want, c.s.N, "cpu::gemm_exact, " + describe(c.s, c.ta, c.tb, 1.0f, c.order));
   }
 }
@@ -155,11 +157,13 @@ TEST_CASE("exact GEMM: 1 thread and 2 threads give the same bits", "[gemm]") {
         std::vector<float> one(s.M * s.N, NAN), two(s.M * s.N, NAN);
         {
           prism::ScopedThreads threads(1);
-          prism::cpu::gemm_exact(one.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, 0.5f, order);
+          prism::cpu::gemm_exact(one.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, 0.5f, order,
+                                 prism::num_threads());
         }
         {
           prism::ScopedThreads threads(2);
-          prism::cpu::gemm_exact(two.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, 0.5f, order);
+          prism::cpu::gemm_exact(two.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, 0.5f, order,
+                                 prism::num_threads());
         }
         require_bit_identical(two, one, s.N, "1 vs 2 threads, " + describe(s, ta, tb, 0.5f, order));
       }
@@ -174,8 +178,10 @@ TEST_CASE("fast GEMM (Eigen) agrees with exact within the nMSE budget", "[gemm]"
       const bool ta = t & 1, tb = t & 2;
       const auto A = random_vec(s.M * s.K, seed++), B = random_vec(s.K * s.N, seed++);
       std::vector<float> exact(s.M * s.N, NAN), fast(s.M * s.N, NAN), via_backend(s.M * s.N, NAN);
-      prism::cpu::gemm_exact(exact.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, 2.0f, GemmOrder::chain);
-      prism::cpu::gemm_fast(fast.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, 2.0f);
+      prism::cpu::gemm_exact(exact.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, 2.0f, GemmOrder::chain,
+                             prism::num_threads());
+      prism::cpu::gemm_fast(fast.data(), A.data(), B.data(), s.M, s.N, s.K, ta, tb, 2.0f,
+                            prism::num_threads());
       {
         prism::ScopedMode m(prism::Mode::fast);
         prism::backend(prism::DeviceType::cpu)

@@ -3,12 +3,15 @@
 // GEMM and free oneTBB reductions. Each op family lives in its own file with the same base name as in
 // backends/cuda.
 #pragma once
+#include <tbb/info.h>
+
 #include "prism/backend.hpp"
 
 namespace prism::cpu {
 
 class CpuBackend final : public Backend {
  public:
+  CpuBackend() { set_num_threads(static_cast<int>(tbb::info::default_concurrency())); }
   DeviceType device() const override { return DeviceType::cpu; }
   bool supports(Op) const override { return true; }
 
@@ -87,10 +90,12 @@ class CpuBackend final : public Backend {
                  int64_t count, int64_t dim) override;
 };
 
-// The exact blocked GEMM and the Eigen GEMM, callable directly (benchmarks, tests).
+// The exact blocked GEMM and the Eigen GEMM, callable directly (benchmarks, tests). `threads` is the host
+// thread budget (CpuBackend passes its num_threads()): it picks how the work is split — never a bit of an exact
+// result — and how many Eigen products the fast GEMM runs side by side.
 void gemm_exact(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
-                bool trans_b, float alpha, GemmOrder order);
+                bool trans_b, float alpha, GemmOrder order, int threads);
 void gemm_fast(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
-               bool trans_b, float alpha);
+               bool trans_b, float alpha, int threads);
 
 }  // namespace prism::cpu

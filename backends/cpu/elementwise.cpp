@@ -5,7 +5,6 @@
 
 #include "cpu/cpu_backend.hpp"
 #include "cpu/parallel.hpp"
-#include "prism/core/runtime.hpp"
 #include "prism/kernels/elementwise.hpp"
 
 namespace prism::cpu {

@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
-#include "prism/core/runtime.hpp"
 #include "prism/kernels/gemm.hpp"
 
 #if defined(__AVX512F__)
@@ -200,7 +199,7 @@ void gemm_blocked(float* C, MatView a, MatView b, int64_t M, int64_t N, int64_t 
 }  // namespace
 
 void gemm_exact(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
-                bool trans_b, float alpha, GemmOrder order) {
+                bool trans_b, float alpha, GemmOrder order, int threads) {
   if (M <= 0 || N <= 0) return;
   if (K == 0) {
     // The empty chain is +0, then scaled like any other output: alpha < 0 gives −0, as kern::gemm_one does.
@@ -211,7 +210,7 @@ void gemm_exact(float* C, const float* A, const float* B, int64_t M, int64_t N, 
   const MatView b{B, trans_b ? 1 : N, trans_b ? K : 1};
   const int64_t chunks = (K + KC - 1) / KC;
   const int64_t tiles = ((M + MC - 1) / MC) * ((((N + NR - 1) / NR) + NR_GROUP - 1) / NR_GROUP);
-  if (order == GemmOrder::chunked && chunks > 1 && tiles < num_threads()) {
+  if (order == GemmOrder::chunked && chunks > 1 && tiles < threads) {
     // Few output tiles but many k chunks (weight gradients: M·N small, K = the batch): the chunk partials are
     // independent, so compute groups of them in parallel into a workspace, then add them to C in chunk order
     // — the same additions as the serial chunked order.
@@ -240,9 +239,9 @@ void gemm_exact(float* C, const float* A, const float* B, int64_t M, int64_t N, 
 void CpuBackend::gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
                       bool trans_b, float alpha, GemmOrder order) {
   if (mode() == Mode::exact)
-    gemm_exact(C, A, B, M, N, K, trans_a, trans_b, alpha, order);
+    gemm_exact(C, A, B, M, N, K, trans_a, trans_b, alpha, order, num_threads());
   else
-    gemm_fast(C, A, B, M, N, K, trans_a, trans_b, alpha);
+    gemm_fast(C, A, B, M, N, K, trans_a, trans_b, alpha, num_threads());
 }
 
 }  // namespace prism::cpu

@@ -7,7 +7,6 @@
 #include <algorithm>
 
 #include "cpu/cpu_backend.hpp"
-#include "prism/core/runtime.hpp"
 
 namespace prism::cpu {
 
@@ -27,14 +26,14 @@ void with_op(const float* p, int64_t rows, int64_t cols, bool trans, F&& f) {
 }  // namespace
 
 void gemm_fast(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
-               bool trans_b, float alpha) {
+               bool trans_b, float alpha, int threads) {
   if (M <= 0 || N <= 0) return;
   if (K == 0) {
     std::fill_n(C, M * N, 0.0f);
     return;
   }
   // Split the larger output side into one block per thread, each a separate Eigen product.
-  const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(num_threads(), (M * N * K) >> 18));
+  const int64_t parts = std::max<int64_t>(1, std::min<int64_t>(threads, (M * N * K) >> 18));
   const bool split_cols = N >= M;
   const int64_t extent = split_cols ? N : M;
   const int64_t step = ((extent + parts - 1) / parts + 15) / 16 * 16;

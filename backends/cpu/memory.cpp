@@ -5,7 +5,7 @@
 #include <new>
 
 #include "cpu/cpu_backend.hpp"
-#include "prism/core/runtime.hpp"
+#include "prism/core/error.hpp"
 
 namespace prism::cpu {
 

@@ -6,7 +6,6 @@
 
 #include "cpu/cpu_backend.hpp"
 #include "cpu/parallel.hpp"
-#include "prism/core/runtime.hpp"
 
 namespace prism::cpu {
 

@@ -4,7 +4,6 @@
 #include <string>
 
 #include "cuda/cuda_backend.hpp"
-#include "prism/core/runtime.hpp"
 
 namespace prism::cuda {
 
@@ -28,7 +27,7 @@ CudaBackend::~CudaBackend() {
   if (stream_) cudaStreamDestroy(stream_);
 }
 
-// Called once by src/core/runtime.cpp; the backend lives until the process exits.
+// Called once by backends/registry.cpp; the backend lives until the process exits.
 Backend* create_backend(std::string* why) {
   int count = 0;
   cudaError_t err = cudaGetDeviceCount(&count);

@@ -5,7 +5,6 @@
 #include "cuda/exact/batchnorm.hpp"
 #include "cuda/fast.cuh"
 #include "cuda/launch.cuh"
-#include "prism/core/runtime.hpp"
 
 namespace prism::cuda {
 

@@ -4,7 +4,6 @@
 #include "cuda/cuda_backend.hpp"
 #include "cuda/exact/elementwise.hpp"
 #include "cuda/launch.cuh"
-#include "prism/core/runtime.hpp"
 
 namespace prism::cuda {
 

@@ -96,8 +96,8 @@ class Launcher {
 };
 
 // A Backend on host memory whose kernels are the CUDA backend's exact kernels run by the emulator. Always
-// exact (it ignores prism::mode(), as the CUDA fast paths are cuBLAS and free reductions, which only a GPU
-// can run). gemm_scratch_floats lowers the split-k scratch cap so tests can reach the chunk-group path with
+// exact (it ignores its mode(), as the CUDA fast paths are cuBLAS and free reductions, which only a GPU can
+// run). The registry can put one in the cuda slot (prism::use_cuda_emulator, prism/registry.hpp). gemm_scratch_floats lowers the split-k scratch cap so tests can reach the chunk-group path with
 // small shapes.
 class EmuBackend final : public Backend {
  public:

@@ -6,7 +6,6 @@
 #include "cuda/cuda_backend.hpp"
 #include "cuda/exact/gemm.hpp"
 #include "cuda/launch.cuh"
-#include "prism/core/runtime.hpp"
 
 namespace prism::cuda {
 

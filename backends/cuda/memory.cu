@@ -5,7 +5,7 @@
 #include "cuda/cuda_backend.hpp"
 #include "cuda/exact/memory.hpp"
 #include "cuda/launch.cuh"
-#include "prism/core/runtime.hpp"
+#include "prism/core/error.hpp"
 
 namespace prism::cuda {
 

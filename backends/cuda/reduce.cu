@@ -6,7 +6,6 @@
 #include "cuda/exact/reduce.hpp"
 #include "cuda/fast.cuh"
 #include "cuda/launch.cuh"
-#include "prism/core/runtime.hpp"
 
 namespace prism::cuda {
 

@@ -5,11 +5,12 @@
 // documented tolerance.
 #pragma once
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "prism/kernels/hd.hpp"
+#include "prism/kernels/params.hpp"
 
 namespace prism {
 
@@ -94,53 +95,22 @@ inline std::string_view op_name(Op op) {
   return kOpNames[static_cast<int>(op)];
 }
 
-enum class UnaryOp : int { relu, exp, log, neg, square, sqrt };
-enum class BinaryOp : int { add, sub, mul, div };
-
-// Order of the reduction axis of a GEMM (DESIGN §3 rules 2 and 3).
-//   chain:   each output is one FMA chain over k = 0..K-1 from 0 (forward products, input gradients).
-//   chunked: k is cut into chunks of kern::kReduceChunk; each chunk is an FMA chain from 0; the chunk
-//   partials are
-//            added in order, p0 + p1 + … (weight gradients: the reduction runs over the batch).
-enum class GemmOrder : int { chain, chunked };
-
-struct Conv2dShape {
-  int64_t n, c, h, w;                                                      // input N×C×H×W
-  int64_t kh, kw;                                                          // kernel
-  int64_t stride, pad;                                                     // same in both directions
-  PRISM_HD int64_t oh() const { return (h + 2 * pad - kh) / stride + 1; }  // host and device (kernel bodies)
-  PRISM_HD int64_t ow() const { return (w + 2 * pad - kw) / stride + 1; }
-};
-
-struct Pool2dShape {
-  int64_t n, c, h, w;
-  int64_t k, stride, pad;
-  PRISM_HD int64_t oh() const { return (h + 2 * pad - k) / stride + 1; }
-  PRISM_HD int64_t ow() const { return (w + 2 * pad - k) / stride + 1; }
-};
-
-// Build with kern::adam_params (kernels/optim.hpp), which derives the last four fields on the host in double.
-struct AdamParams {
-  float lr, beta1, beta2, eps, weight_decay;
-  float step_size;              // lr / (1 − beta1^t), computed once on the host in double
-  float bias_correction2_sqrt;  // sqrt(1 − beta2^t), likewise
-  // 1 − beta1 and 1 − beta2 from the double betas, rounded once: torch multiplies by the Python float (1 −
-  // β), and 1.0f − 0.999f is 1.3e-5 away (relative) from float(1 − 0.999).
-  float one_minus_beta1, one_minus_beta2;
-};
-
-struct SgdParams {
-  float lr, momentum, dampening, weight_decay;
-  bool nesterov;
-  bool first_step;  // torch initialises the momentum buffer with the first gradient
-};
-
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual DeviceType device() const = 0;
+  // Whether this backend has the kernel; the core ops check it before every call (Tensor::backend_for).
   virtual bool supports(Op op) const = 0;
   virtual void synchronize() {}
+
+  // ---- settings: the numeric mode and host thread count this backend's kernels use. Kernels read these,
+  // never the process-wide settings: prism::set_mode / set_num_threads forward to every backend the registry
+  // holds (backends/registry.cpp). A backend made by hand (tests) starts exact with one thread, the CPU
+  // backend with all hardware threads.
+  Mode mode() const { return mode_.load(std::memory_order_relaxed); }
+  void set_mode(Mode m) { mode_.store(m, std::memory_order_relaxed); }
+  int num_threads() const { return threads_.load(std::memory_order_relaxed); }  // >= 1
+  void set_num_threads(int n) { threads_.store(n > 0 ? n : 1, std::memory_order_relaxed); }
 
   // ---- memory
   // ------------------------------------------------------------------------------------------------
@@ -255,6 +225,10 @@ class Backend {
   // dst[dst_rows[j], :] = src[src_rows[j], :] for j < count.
   virtual void copy_rows(float* dst, const int32_t* dst_rows, const float* src, const int32_t* src_rows,
                          int64_t count, int64_t dim) = 0;
+
+ private:
+  std::atomic<Mode> mode_{Mode::exact};
+  std::atomic<int> threads_{1};
 };
 
 }  // namespace prism

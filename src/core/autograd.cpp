@@ -20,7 +20,8 @@ void accumulate(Tensor& slot, const Tensor& g) {
     return;
   }
   Tensor sum = Tensor::empty(slot.shape(), DType::f32, slot.device());
-  slot.backend().binary(BinaryOp::add, sum.data_f32(), slot.data_f32(), g.data_f32(), slot.numel());
+  slot.backend_for(Op::binary)
+      .binary(BinaryOp::add, sum.data_f32(), slot.data_f32(), g.data_f32(), slot.numel());
   slot = sum;
 }
 }  // namespace

@@ -21,6 +21,11 @@ inline void require_f32(const Tensor& t, const char* op, const char* name) {
 inline void require_same_device(const Tensor& a, const Tensor& b, const char* op) {
   require(!b.defined() || a.device() == b.device(), op,
           "inputs on different devices: " + a.describe() + " and " + b.describe());
+  // Two backends can serve one device in a process (the real CUDA backend, then the emulator in its slot).
+  require(!b.defined() || &a.backend() == &b.backend(), op,
+          "inputs made by different backends of " + std::string(device_name(a.device())) + ": " +
+              a.describe() + " and " + b.describe() +
+              " (one made before use_cuda_emulator switched the slot?)");
 }
 
 inline Tensor like(const Tensor& t, const Shape& shape) {
@@ -34,8 +39,8 @@ inline Tensor like(const Tensor& t) {
 inline Tensor expand_mid(const Tensor& b, int64_t outer, int64_t mid, int64_t inner, const Shape& shape) {
   Tensor zeros = Tensor::zeros(shape, DType::f32, b.device());
   Tensor out = like(b, shape);
-  b.backend().broadcast_binary(BinaryOp::add, out.data_f32(), zeros.data_f32(), b.data_f32(), outer, mid,
-                               inner);
+  b.backend_for(Op::broadcast_binary)
+      .broadcast_binary(BinaryOp::add, out.data_f32(), zeros.data_f32(), b.data_f32(), outer, mid, inner);
   return out;
 }
 

@@ -26,41 +26,40 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
   require(s.oh() > 0 && s.ow() > 0, "conv2d", "kernel larger than padded input " + x.describe());
   require(!b.defined() || (b.dim() == 1 && b.size(0) == w.size(0)), "conv2d", "bias must be [Co]");
   const int64_t Co = w.size(0), P = s.oh() * s.ow(), R = s.n * P, CKK = s.c * s.kh * s.kw;
-  Backend& be = x.backend();
 
   Tensor rows = like(x, {R, CKK});
-  be.im2col(rows.data_f32(), x.data_f32(), s);
+  x.backend_for(Op::im2col).im2col(rows.data_f32(), x.data_f32(), s);
   Tensor out_rows = like(x, {R, Co});
-  be.gemm(out_rows.data_f32(), rows.data_f32(), w.data_f32(), R, Co, CKK, false, true, 1.0f,
-          GemmOrder::chain);
+  x.backend_for(Op::gemm).gemm(out_rows.data_f32(), rows.data_f32(), w.data_f32(), R, Co, CKK, false, true,
+                               1.0f, GemmOrder::chain);
   Tensor out = like(x, {s.n, Co, s.oh(), s.ow()});
-  be.transpose(out.data_f32(), out_rows.data_f32(), s.n, P, Co);
+  x.backend_for(Op::transpose).transpose(out.data_f32(), out_rows.data_f32(), s.n, P, Co);
   if (b.defined())
-    be.broadcast_binary(BinaryOp::add, out.data_f32(), out.data_f32(), b.data_f32(), s.n, Co, P);
+    x.backend_for(Op::broadcast_binary)
+        .broadcast_binary(BinaryOp::add, out.data_f32(), out.data_f32(), b.data_f32(), s.n, Co, P);
 
   Tensor W = w.detach();
   const bool need_x = x.requires_grad(), need_w = w.requires_grad(),
              need_b = b.defined() && b.requires_grad();
   record(out, "conv2d", {x, w, b}, [rows, W, s, Co, P, R, CKK, need_x, need_w, need_b](const Tensor& g) {
-    Backend& be = g.backend();
     Tensor g_rows = like(g, {R, Co});
-    be.transpose(g_rows.data_f32(), g.data_f32(), s.n, Co, P);
+    g.backend_for(Op::transpose).transpose(g_rows.data_f32(), g.data_f32(), s.n, Co, P);
     Tensor gx, gw, gb;
     if (need_w) {
       gw = like(g, W.shape());
-      be.gemm(gw.data_f32(), g_rows.data_f32(), rows.data_f32(), Co, CKK, R, true, false, 1.0f,
-              GemmOrder::chunked);
+      g.backend_for(Op::gemm).gemm(gw.data_f32(), g_rows.data_f32(), rows.data_f32(), Co, CKK, R, true, false,
+                                   1.0f, GemmOrder::chunked);
     }
     if (need_x) {
       Tensor d_rows = like(g, {R, CKK});
-      be.gemm(d_rows.data_f32(), g_rows.data_f32(), W.data_f32(), R, CKK, Co, false, false, 1.0f,
-              GemmOrder::chunked);
+      g.backend_for(Op::gemm).gemm(d_rows.data_f32(), g_rows.data_f32(), W.data_f32(), R, CKK, Co, false,
+                                   false, 1.0f, GemmOrder::chunked);
       gx = like(g, {s.n, s.c, s.h, s.w});
-      be.col2im(gx.data_f32(), d_rows.data_f32(), s);
+      g.backend_for(Op::col2im).col2im(gx.data_f32(), d_rows.data_f32(), s);
     }
     if (need_b) {
       gb = like(g, {Co});
-      be.reduce_mid(gb.data_f32(), g.data_f32(), s.n, Co, P);
+      g.backend_for(Op::reduce_mid).reduce_mid(gb.data_f32(), g.data_f32(), s.n, Co, P);
     }
     return std::vector<Tensor>{gx, gw, gb};
   });
@@ -83,10 +82,11 @@ Tensor max_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad) {
   const Pool2dShape s = pool_shape(x, k, stride, pad, "max_pool2d");
   Tensor out = like(x, {s.n, s.c, s.oh(), s.ow()});
   Tensor argmax = Tensor::empty(out.shape(), DType::i32, x.device());
-  x.backend().maxpool2d_forward(out.data_f32(), argmax.data_i32(), x.data_f32(), s);
+  x.backend_for(Op::maxpool2d_forward).maxpool2d_forward(out.data_f32(), argmax.data_i32(), x.data_f32(), s);
   record(out, "max_pool2d", {x}, [argmax, s](const Tensor& g) {
     Tensor gx = like(g, {s.n, s.c, s.h, s.w});
-    g.backend().maxpool2d_backward(gx.data_f32(), g.data_f32(), argmax.data_i32(), s);
+    g.backend_for(Op::maxpool2d_backward)
+        .maxpool2d_backward(gx.data_f32(), g.data_f32(), argmax.data_i32(), s);
     return std::vector<Tensor>{gx};
   });
   return out;
@@ -95,10 +95,10 @@ Tensor max_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad) {
 Tensor avg_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad) {
   const Pool2dShape s = pool_shape(x, k, stride, pad, "avg_pool2d");
   Tensor out = like(x, {s.n, s.c, s.oh(), s.ow()});
-  x.backend().avgpool2d_forward(out.data_f32(), x.data_f32(), s);
+  x.backend_for(Op::avgpool2d_forward).avgpool2d_forward(out.data_f32(), x.data_f32(), s);
   record(out, "avg_pool2d", {x}, [s](const Tensor& g) {
     Tensor gx = like(g, {s.n, s.c, s.h, s.w});
-    g.backend().avgpool2d_backward(gx.data_f32(), g.data_f32(), s);
+    g.backend_for(Op::avgpool2d_backward).avgpool2d_backward(gx.data_f32(), g.data_f32(), s);
     return std::vector<Tensor>{gx};
   });
   return out;
@@ -110,12 +110,14 @@ Tensor global_avg_pool(const Tensor& x) {
   require(x.dim() == 4, "global_avg_pool", "needs [N, C, H, W], got " + x.describe());
   const int64_t N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
   Tensor sums = like(x, {N, C}), out = like(x, {N, C});
-  x.backend().reduce_inner(sums.data_f32(), x.data_f32(), N * C, HW);
-  x.backend().binary_scalar(BinaryOp::div, out.data_f32(), sums.data_f32(), static_cast<float>(HW), N * C);
+  x.backend_for(Op::reduce_inner).reduce_inner(sums.data_f32(), x.data_f32(), N * C, HW);
+  x.backend_for(Op::binary_scalar)
+      .binary_scalar(BinaryOp::div, out.data_f32(), sums.data_f32(), static_cast<float>(HW), N * C);
   const Shape shape = x.shape();
   record(out, "global_avg_pool", {x}, [N, C, HW, shape](const Tensor& g) {
     Tensor gs = like(g);
-    g.backend().binary_scalar(BinaryOp::div, gs.data_f32(), g.data_f32(), static_cast<float>(HW), N * C);
+    g.backend_for(Op::binary_scalar)
+        .binary_scalar(BinaryOp::div, gs.data_f32(), g.data_f32(), static_cast<float>(HW), N * C);
     return std::vector<Tensor>{expand_mid(gs, 1, N * C, HW, shape)};
   });
   return out;

@@ -15,7 +15,7 @@ namespace {
 Tensor gemm_new(const Tensor& a, const Tensor& b, int64_t M, int64_t N, int64_t K, bool ta, bool tb,
                 GemmOrder order) {
   Tensor c = like(a, {M, N});
-  a.backend().gemm(c.data_f32(), a.data_f32(), b.data_f32(), M, N, K, ta, tb, 1.0f, order);
+  a.backend_for(Op::gemm).gemm(c.data_f32(), a.data_f32(), b.data_f32(), M, N, K, ta, tb, 1.0f, order);
   return c;
 }
 }  // namespace
@@ -61,8 +61,8 @@ Tensor gram(const Tensor& x) {
   Tensor X = x.detach();
   record(c, "gram", {x}, [X, N, D](const Tensor& g) {
     Tensor gt = like(g), sym = like(g);
-    g.backend().transpose(gt.data_f32(), g.data_f32(), 1, N, N);
-    g.backend().binary(BinaryOp::add, sym.data_f32(), g.data_f32(), gt.data_f32(), N * N);
+    g.backend_for(Op::transpose).transpose(gt.data_f32(), g.data_f32(), 1, N, N);
+    g.backend_for(Op::binary).binary(BinaryOp::add, sym.data_f32(), g.data_f32(), gt.data_f32(), N * N);
     return std::vector<Tensor>{gemm_new(sym, X, N, D, N, false, false, GemmOrder::chunked)};
   });
   return c;
@@ -73,10 +73,10 @@ Tensor transpose(const Tensor& x) {
   require(x.dim() == 2, "transpose", "needs a 2-D tensor, got " + x.describe());
   const int64_t R = x.size(0), C = x.size(1);
   Tensor y = like(x, {C, R});
-  x.backend().transpose(y.data_f32(), x.data_f32(), 1, R, C);
+  x.backend_for(Op::transpose).transpose(y.data_f32(), x.data_f32(), 1, R, C);
   record(y, "transpose", {x}, [R, C](const Tensor& g) {
     Tensor gx = like(g, {R, C});
-    g.backend().transpose(gx.data_f32(), g.data_f32(), 1, C, R);
+    g.backend_for(Op::transpose).transpose(gx.data_f32(), g.data_f32(), 1, C, R);
     return std::vector<Tensor>{gx};
   });
   return y;

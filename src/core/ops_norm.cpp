@@ -18,28 +18,30 @@ Tensor batch_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tens
     require(t->defined() && t->dim() == 1 && t->size(0) == C && t->device() == x.device(), "batch_norm",
             "gamma, beta and running statistics must be [" + std::to_string(C) + "] on " +
                 device_name(x.device()));
-  Backend& be = x.backend();
   Tensor y = like(x);
   if (!training) {
-    be.batchnorm_forward(y.data_f32(), x.data_f32(), running_mean.data_f32(), running_var.data_f32(),
-                         gamma.data_f32(), beta.data_f32(), eps, N, C, HW);
+    x.backend_for(Op::batchnorm_forward)
+        .batchnorm_forward(y.data_f32(), x.data_f32(), running_mean.data_f32(), running_var.data_f32(),
+                           gamma.data_f32(), beta.data_f32(), eps, N, C, HW);
     require(!needs_grad({&x, &gamma, &beta}), "batch_norm",
             "backward through eval-mode batch norm is not supported (train the model in training mode)");
     return y;
   }
   require(N * HW > 1, "batch_norm", "training needs more than one value per channel, got " + x.describe());
   Tensor mean = like(x, {C}), var = like(x, {C});
-  be.batchnorm_stats(mean.data_f32(), var.data_f32(), x.data_f32(), N, C, HW);
-  be.batchnorm_forward(y.data_f32(), x.data_f32(), mean.data_f32(), var.data_f32(), gamma.data_f32(),
-                       beta.data_f32(), eps, N, C, HW);
-  be.batchnorm_update_running(running_mean.data_f32(), running_var.data_f32(), mean.data_f32(),
-                              var.data_f32(), momentum, N * HW, C);
+  x.backend_for(Op::batchnorm_stats).batchnorm_stats(mean.data_f32(), var.data_f32(), x.data_f32(), N, C, HW);
+  x.backend_for(Op::batchnorm_forward)
+      .batchnorm_forward(y.data_f32(), x.data_f32(), mean.data_f32(), var.data_f32(), gamma.data_f32(),
+                         beta.data_f32(), eps, N, C, HW);
+  x.backend_for(Op::batchnorm_update_running)
+      .batchnorm_update_running(running_mean.data_f32(), running_var.data_f32(), mean.data_f32(),
+                                var.data_f32(), momentum, N * HW, C);
   Tensor X = x.detach(), G = gamma.detach();
   record(y, "batch_norm", {x, gamma, beta}, [X, G, mean, var, eps, N, C, HW](const Tensor& g) {
     Tensor dx = like(g), dgamma = like(g, {C}), dbeta = like(g, {C});
-    g.backend().batchnorm_backward(dx.data_f32(), dgamma.data_f32(), dbeta.data_f32(), g.data_f32(),
-                                   X.data_f32(), mean.data_f32(), var.data_f32(), G.data_f32(), eps, N, C,
-                                   HW);
+    g.backend_for(Op::batchnorm_backward)
+        .batchnorm_backward(dx.data_f32(), dgamma.data_f32(), dbeta.data_f32(), g.data_f32(), X.data_f32(),
+                            mean.data_f32(), var.data_f32(), G.data_f32(), eps, N, C, HW);
     return std::vector<Tensor>{dx, dgamma, dbeta};
   });
   return y;
@@ -50,11 +52,13 @@ Tensor l2_normalize(const Tensor& x, float eps) {
   require(x.dim() == 2, "l2_normalize", "needs [N, D], got " + x.describe());
   const int64_t R = x.size(0), D = x.size(1);
   Tensor y = like(x), norm = like(x, {R});
-  x.backend().l2_normalize_forward(y.data_f32(), norm.data_f32(), x.data_f32(), R, D, eps);
+  x.backend_for(Op::l2_normalize_forward)
+      .l2_normalize_forward(y.data_f32(), norm.data_f32(), x.data_f32(), R, D, eps);
   Tensor Y = y.detach();
   record(y, "l2_normalize", {x}, [Y, norm, R, D, eps](const Tensor& g) {
     Tensor dx = like(g);
-    g.backend().l2_normalize_backward(dx.data_f32(), g.data_f32(), Y.data_f32(), norm.data_f32(), R, D, eps);
+    g.backend_for(Op::l2_normalize_backward)
+        .l2_normalize_backward(dx.data_f32(), g.data_f32(), Y.data_f32(), norm.data_f32(), R, D, eps);
     return std::vector<Tensor>{dx};
   });
   return y;
@@ -64,7 +68,7 @@ Tensor softmax_rows(const Tensor& x) {
   require_f32(x, "softmax_rows", "x");
   require(x.dim() == 2 && x.size(1) > 0, "softmax_rows", "needs [R, C] with C > 0, got " + x.describe());
   Tensor y = like(x);
-  x.backend().softmax_rows(y.data_f32(), x.data_f32(), x.size(0), x.size(1));
+  x.backend_for(Op::softmax_rows).softmax_rows(y.data_f32(), x.data_f32(), x.size(0), x.size(1));
   return y;
 }
 

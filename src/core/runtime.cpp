@@ -1,4 +1,5 @@
-// Process-wide mode, thread count and backend registry (reference code).
+// Process-wide mode and thread count, parsed from names and the environment, and forwarded to the backends
+// through the registry (reference code). The registry itself lives in backends/registry.cpp.
 #include "prism/core/runtime.hpp"
 
 #include <tbb/global_control.h>
@@ -6,16 +7,6 @@
 
 #include <cstdlib>
 #include <memory>
-#include <mutex>
-
-#include "cpu/cpu_backend.hpp"
-
-#ifdef PRISM_WITH_CUDA
-namespace prism::cuda {
-// Defined in backends/cuda; returns null and fills `why` when no usable GPU is present.
-Backend* create_backend(std::string* why);
-}  // namespace prism::cuda
-#endif
 
 namespace prism {
 
@@ -37,6 +28,7 @@ Mode mode() {
 }
 void set_mode(Mode m) {
   g_mode = m;
+  configure_backends(g_mode, num_threads());
 }
 
 Mode parse_mode(const std::string& s) {
@@ -56,6 +48,7 @@ void set_num_threads(int n) {
   if (n > 0)
     g_thread_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                            static_cast<size_t>(n));
+  configure_backends(g_mode, num_threads());
 }
 
 DeviceType parse_device(const std::string& s) {
@@ -69,45 +62,10 @@ DeviceType default_device() {
   return env && *env ? parse_device(env) : DeviceType::cpu;
 }
 
-namespace {
-struct CudaSlot {
-  std::once_flag once;
-  Backend* backend = nullptr;
-  std::string why = "this build has no CUDA backend (configure with nvcc present, PRISM_CUDA=AUTO or ON)";
-};
-CudaSlot& cuda_slot() {
-  static CudaSlot slot;
-  std::call_once(slot.once, [] {
-#ifdef PRISM_WITH_CUDA
-    slot.why.clear();
-    slot.backend = cuda::create_backend(&slot.why);
-#endif
-  });
-  return slot;
-}
-}  // namespace
-
-bool device_available(DeviceType d) {
-  return d == DeviceType::cpu || cuda_slot().backend != nullptr;
-}
-
-std::string device_unavailable_reason(DeviceType d) {
-  return d == DeviceType::cpu ? std::string() : cuda_slot().why;
-}
-
-Backend& backend(DeviceType d) {
-  if (d == DeviceType::cpu) {
-    static cpu::CpuBackend cpu_backend;
-    return cpu_backend;
-  }
-  CudaSlot& slot = cuda_slot();
-  if (!slot.backend) throw Error("device cuda is not available: " + slot.why);
-  return *slot.backend;
-}
-
 void apply_environment() {
   if (const char* m = std::getenv("PRISM_MODE"); m && *m) set_mode(parse_mode(m));
   if (const char* t = std::getenv("PRISM_THREADS"); t && *t) set_num_threads(std::atoi(t));
+  if (const char* e = std::getenv("PRISM_CUDA_EMULATOR"); e && e[0] == '1') use_cuda_emulator();
 }
 
 }  // namespace prism

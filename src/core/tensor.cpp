@@ -1,6 +1,7 @@
-// Tensor storage, construction, device copies and reshape views (reference code).
+// Tensor storage, construction, device copies, reshape and row views (reference code).
 #include "prism/core/tensor.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "prism/core/autograd.hpp"
@@ -99,6 +100,13 @@ DeviceType Tensor::device() const {
 Backend& Tensor::backend() const {
   return *impl_->storage->backend;
 }
+Backend& Tensor::backend_for(Op op) const {
+  Backend& be = backend();
+  if (!be.supports(op))
+    throw Error(std::string(op_name(op)) + " is not supported by the " + device_name(device()) +
+                " backend (tensor " + describe() + ")");
+  return be;
+}
 
 std::string Tensor::describe() const {
   if (!impl_) return "undefined tensor";
@@ -109,14 +117,14 @@ std::string Tensor::describe() const {
 
 float* Tensor::data_f32() {
   if (dtype() != DType::f32) throw Error("data_f32 on " + describe());
-  return static_cast<float*>(impl_->storage->data);
+  return static_cast<float*>(impl_->storage->data) + impl_->offset;
 }
 const float* Tensor::data_f32() const {
   return const_cast<Tensor*>(this)->data_f32();
 }
 int32_t* Tensor::data_i32() {
   if (dtype() != DType::i32) throw Error("data_i32 on " + describe());
-  return static_cast<int32_t*>(impl_->storage->data);
+  return static_cast<int32_t*>(impl_->storage->data) + impl_->offset;
 }
 const int32_t* Tensor::data_i32() const {
   return const_cast<Tensor*>(this)->data_i32();
@@ -155,6 +163,7 @@ Tensor Tensor::clone() const {
 Tensor Tensor::detach() const {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = impl_->storage;
+  impl->offset = impl_->offset;
   impl->shape = impl_->shape;
   impl->dtype = impl_->dtype;
   impl->device = impl_->device;
@@ -184,15 +193,29 @@ Tensor Tensor::reshape(const Shape& shape) const {
   return out;
 }
 
+Tensor Tensor::rows(int64_t begin, int64_t end) const {
+  if (dim() < 1) throw Error("rows: needs at least one axis, got " + describe());
+  if (begin < 0 || begin > end || end > shape()[0])
+    throw Error("rows: [" + std::to_string(begin) + ", " + std::to_string(end) + ") is not a row range of " +
+                describe());
+  if (needs_grad({this}))
+    throw Error("rows: " + describe() + " requires gradients; row views are not recorded (detach first)");
+  Tensor out = detach();
+  out.impl()->offset += begin * (numel() / std::max<int64_t>(shape()[0], 1));
+  out.impl()->shape[0] = end - begin;
+  return out;
+}
+
 void Tensor::copy_from(const Tensor& src) {
   if (src.shape() != shape() || src.dtype() != dtype())
     throw Error("copy_from: " + src.describe() + " into " + describe());
   size_t bytes = numel() * dtype_size(dtype());
   if (!bytes) return;
-  void* dst = impl_->storage->data;
-  const void* from = src.impl()->storage->data;
+  // Both dtypes are 4 bytes wide, so the element offset of a view is the same in either.
+  void* dst = static_cast<int32_t*>(impl_->storage->data) + impl_->offset;
+  const void* from = static_cast<const int32_t*>(src.impl()->storage->data) + src.impl()->offset;
   if (src.device() == device()) {
-    backend().copy(dst, from, bytes);
+    backend_for(Op::copy).copy(dst, from, bytes);
   } else if (src.device() == DeviceType::cpu) {
     backend().upload(dst, from, bytes);
   } else if (device() == DeviceType::cpu) {
@@ -206,9 +229,9 @@ void Tensor::copy_from(const Tensor& src) {
 
 void Tensor::fill(float value) {
   if (dtype() == DType::f32)
-    backend().fill_f32(data_f32(), value, numel());
+    backend_for(Op::fill).fill_f32(data_f32(), value, numel());
   else
-    backend().fill_i32(data_i32(), static_cast<int32_t>(value), numel());
+    backend_for(Op::fill).fill_i32(data_i32(), static_cast<int32_t>(value), numel());
 }
 
 bool Tensor::same_storage(const Tensor& other) const {

@@ -1,10 +1,11 @@
-// Clean probability of batch samples against the memory bank, center form and full-memory form (DESIGN §4.3).
-// Reference wiring of backend kernels: gemm for the similarities, segment_mean_rows for the full form's class
-// averages, softmax_rows; the [n, C] probabilities come back to the host, where each sample's own class is
-// picked.
+// Clean probability of batch samples against the memory bank, center form and full-memory form (DESIGN
+// §4.3), and the form table. Reference wiring of core ops (no gradients recorded): matmul for the
+// similarities, segment_mean_rows for the full form's class averages, softmax_rows; the [n, C] probabilities
+// come back to the host, where each sample's own class is picked.
 #include <cmath>
 
 #include "prism/core/autograd.hpp"
+#include "prism/core/ops.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/dml/clean_probability.hpp"
 
@@ -34,41 +35,25 @@ void check_batch(const Tensor& emb, const std::vector<int32_t>* labels, const Me
 }
 
 Tensor similarity_center(const Tensor& emb, MemoryBank& bank) {
-  const int64_t n = emb.size(0), C = bank.num_classes(), d = bank.dim();
-  const Tensor& centers = bank.centers();
-  Tensor T = Tensor::empty({n, C}, DType::f32, emb.device());
-  emb.backend().gemm(T.data_f32(), emb.data_f32(), centers.data_f32(), n, C, d, false, true, 1.0f,
-                     GemmOrder::chain);
-  return T;
+  return matmul(emb, bank.centers(), false, true);  // T[i, k] = f_i · w_k
 }
 
 Tensor similarity_full(const Tensor& emb, const MemoryBank& bank) {
-  const int64_t n = emb.size(0), C = bank.num_classes(), d = bank.dim(), m = bank.size();
-  Backend& be = emb.backend();
-  if (m == 0 || n == 0) return Tensor::zeros({n, C}, DType::f32, emb.device());
+  const int64_t n = emb.size(0), C = bank.num_classes();
+  if (bank.size() == 0 || n == 0) return Tensor::zeros({n, C}, DType::f32, emb.device());
   // S[j, i] = v_j · f_i, memory-major so that a class's rows are rows of S and segment_mean_rows can average
   // them.
-  Tensor S = Tensor::empty({m, n}, DType::f32, emb.device());
-  be.gemm(S.data_f32(), bank.embeddings().data_f32(), emb.data_f32(), m, n, d, false, true, 1.0f,
-          GemmOrder::chain);
+  Tensor S = matmul(bank.embeddings(), emb, false, true);
   std::vector<int32_t> order, offsets;
   bank.class_order(order, offsets);
-  Tensor d_order = Tensor::from_vector_i32({static_cast<int64_t>(order.size())}, order, emb.device());
-  Tensor d_offsets = Tensor::from_vector_i32({C + 1}, offsets, emb.device());
-  Tensor Tt = Tensor::empty({C, n}, DType::f32, emb.device());
-  be.segment_mean_rows(Tt.data_f32(), S.data_f32(), d_order.data_i32(), d_offsets.data_i32(), C, n);
-  Tensor T = Tensor::empty({n, C}, DType::f32, emb.device());
-  be.transpose(T.data_f32(), Tt.data_f32(), 1, C, n);
-  return T;
+  return transpose(segment_mean_rows(S, order, offsets));
 }
 
 std::vector<float> probability_of_own_class(const Tensor& T, const std::vector<int32_t>& labels,
                                             const MemoryBank& bank) {
   const int64_t n = T.size(0), C = T.size(1);
   if (n == 0) return {};
-  Tensor P = Tensor::empty({n, C}, DType::f32, T.device());
-  T.backend().softmax_rows(P.data_f32(), T.data_f32(), n, C);
-  const std::vector<float> host = P.to_vector();
+  const std::vector<float> host = softmax_rows(T).to_vector();
   std::vector<float> p(n);
   for (int64_t i = 0; i < n; ++i) p[i] = bank.class_counts()[labels[i]] == 0 ? 1.0f : host[i * C + labels[i]];
   return p;

@@ -1,27 +1,17 @@
-// The memory bank: ring writes through copy_rows, per-class slot lists kept sorted, and lazy class-center
-// refresh of only the classes whose rows changed (segment_mean_rows over those classes, then copy_rows into
-// the centers). Reference code.
+// The memory bank: ring writes through the core copy_rows, per-class slot lists kept sorted, and lazy
+// class-center refresh of only the classes whose rows changed (segment_mean_rows over those classes, then
+// copy_rows into the centers). Reference code; no backend pointer is handled here.
 #include "prism/dml/memory_bank.hpp"
 
 #include <algorithm>
 
 #include "prism/core/autograd.hpp"
+#include "prism/core/ops.hpp"
 #include "prism/core/runtime.hpp"
 
 namespace prism::dml {
 
 namespace {
-
-// A view of the first `rows` rows of a contiguous [K, ...] tensor: same storage, offset 0, shorter shape.
-Tensor prefix_rows(const Tensor& t, int64_t rows) {
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = t.impl()->storage;
-  impl->shape = t.shape();
-  impl->shape[0] = rows;
-  impl->dtype = t.dtype();
-  impl->device = t.device();
-  return Tensor(impl);
-}
 
 std::string where(const char* fn) {
   return std::string("MemoryBank::") + fn + ": ";
@@ -55,10 +45,10 @@ void MemoryBank::clear() {
 }
 
 Tensor MemoryBank::embeddings() const {
-  return prefix_rows(ring_, size_);
+  return ring_.rows(0, size_);
 }
 Tensor MemoryBank::labels_device() const {
-  return prefix_rows(labels_dev_, size_);
+  return labels_dev_.rows(0, size_);
 }
 std::vector<int32_t> MemoryBank::labels() const {
   return {labels_.begin(), labels_.begin() + size_};
@@ -123,12 +113,8 @@ int64_t MemoryBank::enqueue(const Tensor& emb, const std::vector<int32_t>& label
     samples_[slot] = sample_indices.empty() ? -1 : sample_indices[src_rows[t]];
   }
   NoGradGuard no_grad;
-  const int64_t count = static_cast<int64_t>(src_rows.size());
-  Tensor d_src = Tensor::from_vector_i32({count}, src_rows, device_);
-  Tensor d_dst = Tensor::from_vector_i32({count}, dst_rows, device_);
-  ring_.backend().copy_rows(ring_.data_f32(), d_dst.data_i32(), emb.data_f32(), d_src.data_i32(), count,
-                            dim_);
-  labels_dev_.backend().upload(labels_dev_.data_i32(), labels_.data(), labels_.size() * sizeof(int32_t));
+  copy_rows(ring_, dst_rows, emb.detach(), src_rows);
+  upload_labels();
   next_ = (next_ + total) % capacity_;
   size_ = std::min(capacity_, size_ + total);
   return total;
@@ -149,15 +135,11 @@ Tensor MemoryBank::class_means(const std::vector<int32_t>& classes) const {
     order.insert(order.end(), members_[c].begin(), members_[c].end());
     offsets.push_back(static_cast<int32_t>(order.size()));
   }
-  const int64_t groups = static_cast<int64_t>(classes.size());
-  Tensor out = Tensor::empty({groups, dim_}, DType::f32, device_);
-  if (groups == 0) return out;
-  Tensor d_order = Tensor::from_vector_i32({static_cast<int64_t>(order.size())}, order, device_);
-  Tensor d_offsets = Tensor::from_vector_i32({groups + 1}, offsets, device_);
-  ring_.backend().segment_mean_rows(out.data_f32(), ring_.data_f32(),
-                                    order.empty() ? nullptr : d_order.data_i32(), d_offsets.data_i32(),
-                                    groups, dim_);
-  return out;
+  return segment_mean_rows(ring_, order, offsets);
+}
+
+void MemoryBank::upload_labels() {
+  labels_dev_.copy_from(Tensor::from_vector_i32({capacity_}, labels_));
 }
 
 const Tensor& MemoryBank::centers() {
@@ -169,11 +151,7 @@ const Tensor& MemoryBank::centers() {
   Tensor means = class_means(classes);
   std::vector<int32_t> src(classes.size());
   for (size_t t = 0; t < src.size(); ++t) src[t] = static_cast<int32_t>(t);
-  const int64_t g = static_cast<int64_t>(classes.size());
-  Tensor d_src = Tensor::from_vector_i32({g}, src, device_);
-  Tensor d_dst = Tensor::from_vector_i32({g}, classes, device_);
-  centers_.backend().copy_rows(centers_.data_f32(), d_dst.data_i32(), means.data_f32(), d_src.data_i32(), g,
-                               dim_);
+  copy_rows(centers_, classes, means, src);
   std::fill(dirty_.begin(), dirty_.end(), 0);
   return centers_;
 }
@@ -240,7 +218,7 @@ void MemoryBank::load_state(const StateDict& state, const std::string& prefix) {
     set_slot_label(s, labels[s]);
     samples_[s] = samples[s];
   }
-  labels_dev_.backend().upload(labels_dev_.data_i32(), labels_.data(), labels_.size() * sizeof(int32_t));
+  upload_labels();
   size_ = size;
   next_ = next;
 }

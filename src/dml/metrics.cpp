@@ -13,6 +13,7 @@
 #include <unordered_map>
 
 #include "prism/core/autograd.hpp"
+#include "prism/core/ops.hpp"
 #include "prism/core/runtime.hpp"
 
 namespace prism::dml {
@@ -50,7 +51,7 @@ RetrievalMetrics evaluate_retrieval(const Tensor& query, const std::vector<int32
     if (gallery.device() != query.device())
       throw Error("evaluate_retrieval: query and gallery embeddings on different devices");
   }
-  const int64_t nq = query.size(0), ng = gallery.size(0), d = query.size(1);
+  const int64_t nq = query.size(0), ng = gallery.size(0);
   RetrievalMetrics out;
   if (nq == 0) return out;
   if (ng == 0) throw Error("evaluate_retrieval: the gallery is empty");
@@ -59,19 +60,17 @@ RetrievalMetrics evaluate_retrieval(const Tensor& query, const std::vector<int32
   for (int32_t l : glabels) ++class_size[l];
 
   NoGradGuard no_grad;
-  Backend& be = query.backend();
   const int64_t block = std::clamp<int64_t>(opt.block_bytes / std::max<int64_t>(1, ng * 4), 1, nq);
-  Tensor sim_dev = Tensor::empty({block, ng}, DType::f32, query.device());
   std::vector<float> sim_host;
   std::vector<QueryScore> scores(nq);
   for (int64_t q0 = 0; q0 < nq; q0 += block) {
     const int64_t b = std::min(block, nq - q0);
-    be.gemm(sim_dev.data_f32(), query.data_f32() + q0 * d, gallery.data_f32(), b, ng, d, false, true, 1.0f,
-            GemmOrder::chain);
-    const float* sim = sim_dev.data_f32();
-    if (query.device() != DeviceType::cpu) {
-      sim_host.resize(static_cast<size_t>(b * ng));
-      be.download(sim_host.data(), sim_dev.data_f32(), sim_host.size() * sizeof(float));
+    const Tensor sim_block = matmul(query.rows(q0, q0 + b), gallery, false, true);  // [b, ng], chain order
+    const float* sim = nullptr;
+    if (sim_block.device() == DeviceType::cpu) {
+      sim = sim_block.data_f32();
+    } else {
+      sim_host = sim_block.to_vector();
       sim = sim_host.data();
     }
     tbb::parallel_for(tbb::blocked_range<int64_t>(0, b, 8), [&](const tbb::blocked_range<int64_t>& range) {

@@ -106,6 +106,7 @@ void Module::to(DeviceType device) {
   for (size_t i = 0; i < all.size(); ++i) {
     TensorImpl* impl = all[i].second.impl();
     impl->storage = moved[i].impl()->storage;
+    impl->offset = moved[i].impl()->offset;
     impl->device = device;
     impl->grad = Tensor();
   }

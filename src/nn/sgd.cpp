@@ -44,7 +44,7 @@ void Sgd::step() {
       if (sp.first_step) buffers_[k] = Tensor::empty(p.shape(), DType::f32, p.device());
       buf = buffers_[k].data_f32();
     }
-    p.backend().sgd_update(p.data_f32(), buf, g.data_f32(), p.numel(), sp);
+    p.backend_for(Op::sgd_update).sgd_update(p.data_f32(), buf, g.data_f32(), p.numel(), sp);
   }
 }
 

@@ -1,11 +1,15 @@
-// Differentiable ops on Tensors: each dispatches its forward kernel to the inputs' backend and records a
-// backward rule built from backend kernels (reference wiring; the kernels decide exact vs fast). Every op
-// here records its own rule (mean and transpose included) except linear, which is matmul + add, and
-// softmax_rows, which is not differentiable. The nets are compositions of these ops; the contrastive loss is
-// not: it is an op of its own with a fused backward kernel (dml/contrastive.hpp). DESIGN §2.4; derivations:
+// Differentiable ops on Tensors: each dispatches its forward kernel to the inputs' backend (through
+// Tensor::backend_for, which refuses a kernel the backend does not support) and records a backward rule built
+// from backend kernels (reference wiring; the kernels decide exact vs fast). Every op here records its own
+// rule (mean and transpose included) except linear, which is matmul + add, and softmax_rows and the row
+// gathers, which are not differentiable. The nets are compositions of these ops; the contrastive loss is not:
+// it is an op of its own with a fused backward kernel (dml/contrastive.hpp). DESIGN §2.4; derivations:
 // docs/autograd.md. Subgradients at kinks: ReLU'(0) = 0; max-pool ties go to the first maximum in window
 // order; L2-normalise below eps treats the norm as the constant eps.
 #pragma once
+#include <cstdint>
+#include <vector>
+
 #include "prism/core/tensor.hpp"
 
 namespace prism {
@@ -54,5 +58,17 @@ Tensor l2_normalize(const Tensor& x, float eps = 1e-12f);
 // §4.3), which is never trained through.
 Tensor softmax_rows(const Tensor& x);
 Tensor transpose(const Tensor& x);  // 2-D; differentiable (the gradient is transposed back)
+
+// ---- row gathers (not differentiable; src/core/ops_rows.cpp) ---------------------------------------------
+// dst[dst_rows[j], :] = src[src_rows[j], :] for every j, written in place: dst and src are f32 [·, D] on one
+// backend (either may be a row view), the indices host vectors of equal length, checked against the row
+// counts.
+void copy_rows(Tensor& dst, const std::vector<int32_t>& dst_rows, const Tensor& src,
+               const std::vector<int32_t>& src_rows);
+// out[g, :] = mean of in[order[offsets[g]]], …, in[order[offsets[g + 1] − 1]] for in f32 [R, D]: the rows
+// summed in that order in the canonical chunks, then divided by the count; 0 for an empty group. offsets has
+// groups + 1 non-decreasing entries from 0 to order.size(). Returns f32 [groups, D] on in's device.
+Tensor segment_mean_rows(const Tensor& in, const std::vector<int32_t>& order,
+                         const std::vector<int32_t>& offsets);
 
 }  // namespace prism

@@ -1,34 +1,30 @@
-// Process-wide settings of the tensor layer: numeric mode (exact | fast), host thread count, backend lookup.
-// Reference code. The environment variables PRISM_DEVICE, PRISM_MODE and PRISM_THREADS override the defaults,
-// so the tests can be pointed at another backend without recompiling.
+// Process-wide settings of the tensor layer: numeric mode (exact | fast) and host thread count, forwarded to
+// every backend (prism/registry.hpp, also included here for backend lookup). Reference code. The environment
+// variables PRISM_DEVICE, PRISM_MODE, PRISM_THREADS and PRISM_CUDA_EMULATOR override the defaults, so the
+// tests can be pointed at another backend without recompiling.
 #pragma once
-#include <optional>
+#include <optional>  // kept for includers that rely on it
 #include <stdexcept>
 #include <string>
 
 #include "prism/backend.hpp"
+#include "prism/core/error.hpp"
+#include "prism/registry.hpp"
 
 namespace prism {
 
-// Every user-facing failure is a prism::Error with a message that names the file, key or op involved.
-struct Error : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 Mode mode();
-void set_mode(Mode m);
+void set_mode(Mode m);                  // also sets the mode of every backend (configure_backends)
 Mode parse_mode(const std::string& s);  // "exact" | "fast"
 
 int num_threads();
-void set_num_threads(int n);  // oneTBB global_control; 0 = all hardware threads
+void set_num_threads(int n);  // oneTBB global_control and every backend; 0 = all hardware threads
 
 DeviceType parse_device(const std::string& s);  // "cpu" | "cuda"
 DeviceType default_device();                    // PRISM_DEVICE or cpu
-bool device_available(DeviceType d);
-std::string device_unavailable_reason(DeviceType d);
-Backend& backend(DeviceType d);  // throws prism::Error naming why a device is unavailable
 
-// Applies PRISM_MODE / PRISM_THREADS once (called by the CLI and the test main).
+// Applies PRISM_MODE / PRISM_THREADS once, and PRISM_CUDA_EMULATOR=1 (use_cuda_emulator: the launch emulator
+// serves --device cuda) — called by the CLI and the test main.
 void apply_environment();
 
 struct ScopedMode {

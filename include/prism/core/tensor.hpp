@@ -1,7 +1,7 @@
 // Tensor: a shape, a dtype (float32 or int32) and a shared, device-tagged storage owned by one backend.
-// Contiguous only; the only views are reshapes (same storage, new shape). Copies between devices are explicit
-// (to()). Autograd state (requires_grad, grad, the node that made it) lives beside the data; see
-// autograd.hpp.
+// Contiguous only; the views are reshapes (same storage, new shape) and row ranges (same storage, an offset
+// and fewer rows). Copies between devices are explicit (to()). Autograd state (requires_grad, grad, the node
+// that made it) lives beside the data; see autograd.hpp.
 #pragma once
 #include <cstdint>
 #include <initializer_list>
@@ -61,6 +61,9 @@ class Tensor {
   DType dtype() const;
   DeviceType device() const;
   Backend& backend() const;
+  // The backend, checked to provide `op` (Backend::supports): throws prism::Error naming the op and the
+  // device otherwise. The ops call kernels through this.
+  Backend& backend_for(Op op) const;
   std::string describe() const;  // "f32[64, 128] on cpu"
 
   // ---- data
@@ -77,7 +80,10 @@ class Tensor {
   Tensor clone() const;                      // deep copy on the same device; not recorded
   Tensor detach() const;                     // same storage, no autograd history
   Tensor reshape(const Shape& shape) const;  // view; recorded by autograd
-  void copy_from(const Tensor& src);         // same shape/dtype, any devices
+  // View of rows [begin, end) along axis 0 (same storage; writes go through). Not recorded by autograd, so it
+  // refuses a tensor that needs gradients while recording is on.
+  Tensor rows(int64_t begin, int64_t end) const;
+  void copy_from(const Tensor& src);  // same shape/dtype, any devices
   void fill(float value);
   bool same_storage(const Tensor& other) const;
 
@@ -101,6 +107,7 @@ class Tensor {
 
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
+  int64_t offset = 0;  // elements from the start of the storage (row views)
   Shape shape;
   DType dtype = DType::f32;
   DeviceType device = DeviceType::cpu;

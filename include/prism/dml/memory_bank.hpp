@@ -1,6 +1,6 @@
 // The cross-batch memory (XBM) of PRISM: a ring buffer of (embedding, label, sample index) with capacity K,
 // plus the class centers (mean memory row of each class) kept equal to the current contents. Reference code:
-// embeddings live on the device as a Tensor and are written with the copy_rows kernel; labels and sample
+// embeddings live on the device as a Tensor and are written with copy_rows (core/ops.hpp); labels and sample
 // indices live on the host (labels also as a device i32 copy for the loss kernels). Semantics: DESIGN §4;
 // docs/prism.md.
 #pragma once
@@ -65,6 +65,7 @@ class MemoryBank {
   void set_slot_label(int64_t slot, int32_t label);
   // Means of the given classes (increasing), [classes.size(), dim].
   Tensor class_means(const std::vector<int32_t>& classes) const;
+  void upload_labels();  // labels_ → labels_dev_
 
   int64_t capacity_, dim_;
   int32_t num_classes_;

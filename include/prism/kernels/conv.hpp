@@ -2,7 +2,7 @@
 // convolution it must reproduce. Column index order (c, ky, kx) is the canonical k order of the conv's fma
 // chain.
 #pragma once
-#include "prism/backend.hpp"
+#include "prism/kernels/params.hpp"
 #include "prism/kernels/hd.hpp"
 
 namespace prism::kern {

@@ -4,7 +4,7 @@
 #pragma once
 #include <cmath>
 
-#include "prism/backend.hpp"
+#include "prism/kernels/params.hpp"
 #include "prism/kernels/pmath.hpp"
 
 namespace prism::kern {

@@ -2,7 +2,7 @@
 // CPU kernel, the tiled CUDA kernel — must reproduce gemm_one bit for bit: same k order, same fma chain, same
 // chunking.
 #pragma once
-#include "prism/backend.hpp"
+#include "prism/kernels/params.hpp"
 #include "prism/kernels/hd.hpp"
 
 namespace prism::kern {

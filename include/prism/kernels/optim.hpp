@@ -3,7 +3,7 @@
 #pragma once
 #include <cmath>
 
-#include "prism/backend.hpp"
+#include "prism/kernels/params.hpp"
 #include "prism/kernels/elementwise.hpp"
 
 namespace prism::kern {

@@ -1,0 +1,53 @@
+// The plain parameter types the kernels take: op selectors (UnaryOp, BinaryOp, GemmOrder), the conv and pool
+// shapes, and the optimizer hyper-parameters. Reference definitions, host and device; no other dependency, so
+// the kernel bodies (include/prism/kernels/*.hpp) include this rather than the whole backend interface.
+#pragma once
+#include <cstdint>
+
+#include "prism/kernels/hd.hpp"
+
+namespace prism {
+
+enum class UnaryOp : int { relu, exp, log, neg, square, sqrt };
+enum class BinaryOp : int { add, sub, mul, div };
+
+// Order of the reduction axis of a GEMM (DESIGN §3 rules 2 and 3).
+//   chain:   each output is one FMA chain over k = 0..K-1 from 0 (forward products).
+//   chunked: k is cut into chunks of kern::kReduceChunk; each chunk is an FMA chain from 0; the chunk
+//   partials
+//            are added in order, p0 + p1 + … (every gradient product, input and weight gradients alike: see
+//            src/core/ops_linalg.cpp and ops_conv.cpp).
+enum class GemmOrder : int { chain, chunked };
+
+struct Conv2dShape {
+  int64_t n, c, h, w;                                                      // input N×C×H×W
+  int64_t kh, kw;                                                          // kernel
+  int64_t stride, pad;                                                     // same in both directions
+  PRISM_HD int64_t oh() const { return (h + 2 * pad - kh) / stride + 1; }  // host and device (kernel bodies)
+  PRISM_HD int64_t ow() const { return (w + 2 * pad - kw) / stride + 1; }
+};
+
+struct Pool2dShape {
+  int64_t n, c, h, w;
+  int64_t k, stride, pad;
+  PRISM_HD int64_t oh() const { return (h + 2 * pad - k) / stride + 1; }
+  PRISM_HD int64_t ow() const { return (w + 2 * pad - k) / stride + 1; }
+};
+
+// Build with kern::adam_params (kernels/optim.hpp), which derives the last four fields on the host in double.
+struct AdamParams {
+  float lr, beta1, beta2, eps, weight_decay;
+  float step_size;              // lr / (1 − beta1^t), computed once on the host in double
+  float bias_correction2_sqrt;  // sqrt(1 − beta2^t), likewise
+  // 1 − beta1 and 1 − beta2 from the double betas, rounded once: torch multiplies by the Python float (1 −
+  // β), and 1.0f − 0.999f is 1.3e-5 away (relative) from float(1 − 0.999).
+  float one_minus_beta1, one_minus_beta2;
+};
+
+struct SgdParams {
+  float lr, momentum, dampening, weight_decay;
+  bool nesterov;
+  bool first_step;  // torch initialises the momentum buffer with the first gradient
+};
+
+}  // namespace prism
