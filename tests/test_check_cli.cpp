@@ -105,3 +105,18 @@ TEST_CASE("prism check: the default config, method prism, 30 steps, 1 vs 2 threa
   CHECK(j["result"] == "match");
   CHECK(j["steps_with_memory"] == 20);
 }
+
+// Without a GPU, the CUDA backend's exact kernels through the real trainer: the launch emulator in the cuda
+// slot (a smaller run: the emulator walks every GPU thread on the CPU).
+TEST_CASE("prism check: the trainer's step on the CPU and on the CUDA launch emulator, bit-identical",
+          "[check][emulator]") {
+  const Result r = run_prism(
+      "check --target emulator --method prism --steps 6 --set DATA.TRAIN_BATCHSIZE=16 "
+      "--set DATA.NUM_INSTANCES=4 --set XBM.SIZE=256 --set MODEL.HEAD.DIM=16 --json");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  CHECK(j["result"] == "match");
+  CHECK(j["target"] == "cuda (emulator on the cpu)");
+  CHECK(j["steps_with_memory"] == 4);
+}

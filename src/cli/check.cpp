@@ -131,7 +131,7 @@ int run_check(const CheckOptions& o) {
   const bool emulator = o.target == "emulator";
   const DeviceType target = emulator ? DeviceType::cuda : parse_device(o.target);
   const Mode target_mode = parse_mode(o.target_mode);
-  if (emulator) throw Error("--target emulator: this build has no emulator hook yet");
+  if (emulator) use_cuda_emulator();  // before any cuda tensor exists: the cuda slot runs the emulator
   if (!device_available(target)) {
     std::fprintf(
         stderr,
@@ -149,7 +149,8 @@ int run_check(const CheckOptions& o) {
   TrainingRun ref(cfg, data.train, DeviceType::cpu), got(cfg, data.train, target);
   const std::string ref_name = side_name(DeviceType::cpu, false, o.ref_threads);
   const std::string got_name =
-      side_name(target, emulator, target_threads) + (target_mode == Mode::exact ? "" : " in fast mode");
+      side_name(target, target == DeviceType::cuda && cuda_emulated(), target_threads) +
+      (target_mode == Mode::exact ? "" : " in fast mode");
   if (!o.json)
     std::fprintf(
         stderr, "prism check: %s, method %s, %lld steps, memory from iteration %lld%s: %s vs %s\n",
