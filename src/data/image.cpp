@@ -6,10 +6,14 @@
 #include <stb_image_resize.h>
 #include <stb_image_write.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
+#include "prism/core/checked.hpp"
 #include "prism/core/io.hpp"
 #include "prism/core/runtime.hpp"
 
@@ -20,6 +24,39 @@ std::string stbi_reason() {
   const char* r = stbi_failure_reason();
   return r ? r : "unknown reason";
 }
+
+// The container format from the magic bytes, independent of stb_image: when stb cannot decode a file it tries
+// every format in turn and may report the last one tried ("Not a PNG" for a truncated JPEG).
+std::string magic_format(const uint8_t* b, size_t n) {
+  if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return "JPEG";
+  if (n >= 8 && std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) return "PNG";
+  if (n >= 6 && (std::memcmp(b, "GIF87a", 6) == 0 || std::memcmp(b, "GIF89a", 6) == 0)) return "GIF";
+  if (n >= 2 && b[0] == 'B' && b[1] == 'M') return "BMP";
+  return "";
+}
+
+// Why a file could not be decoded, naming its real format.
+std::string decode_failure(const uint8_t* b, size_t n) {
+  const std::string format = magic_format(b, n);
+  const std::string reason = stbi_reason();
+  if (format.empty()) return "not an image in a supported format (" + reason + ")";
+  // stb's reason only helps when it is about this format.
+  const bool relevant = reason.find(format) != std::string::npos;
+  return "corrupt or truncated " + format + " data" + (relevant ? " (" + reason + ")" : "");
+}
+
+// True when the file ends the way a complete file of its format must: JPEG with the EOI marker FF D9, PNG
+// with the IEND chunk. A little slack after the marker is allowed (some writers pad files). Files that do not
+// pass this are decoded in full by the probe, so an unusual but valid file is still accepted.
+bool has_format_trailer(const std::string& format, const std::string& tail) {
+  if (format == "JPEG") {
+    for (size_t i = tail.size(); i >= 2; --i)
+      if (static_cast<uint8_t>(tail[i - 2]) == 0xFF && static_cast<uint8_t>(tail[i - 1]) == 0xD9) return true;
+    return false;
+  }
+  if (format == "PNG") return tail.find(std::string("IEND\xAE\x42\x60\x82", 8)) != std::string::npos;
+  return false;
+}
 }  // namespace
 
 Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& name) {
@@ -27,12 +64,12 @@ Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& 
   int w = 0, h = 0, c = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> px(
       stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &c, 3), stbi_image_free);
-  if (!px) throw Error("cannot decode image '" + name + "': " + stbi_reason());
+  if (!px) throw Error("cannot decode image '" + name + "': " + decode_failure(bytes, size));
   Image img;
   img.width = w;
   img.height = h;
   img.channels = 3;
-  img.pixels.assign(px.get(), px.get() + static_cast<size_t>(w) * h * 3);
+  img.pixels.assign(px.get(), px.get() + checked_bytes({h, w}, 3, name));
   return img;
 }
 
@@ -49,10 +86,41 @@ bool probe_image_file(const std::string& path, int* width, int* height, std::str
   }
   int w = 0, h = 0, c = 0;
   const int ok = stbi_info_from_file(f, &w, &h, &c);
+  // The header alone passes for a truncated file; the format's end marker (or, failing that, a full decode)
+  // tells, so that a damaged image is reported at start-up and not at the final evaluation.
+  uint8_t magic[8] = {};
+  std::string tail(256, '\0');
+  std::fseek(f, 0, SEEK_SET);
+  const size_t magic_n = std::fread(magic, 1, sizeof magic, f);
+  long size = -1;
+  if (std::fseek(f, 0, SEEK_END) == 0) size = std::ftell(f);
+  if (size > 0) {
+    const long keep = std::min<long>(size, static_cast<long>(tail.size()));
+    std::fseek(f, size - keep, SEEK_SET);
+    tail.resize(std::fread(tail.data(), 1, static_cast<size_t>(keep), f));
+  } else {
+    tail.clear();
+  }
   std::fclose(f);
+  const std::string format = magic_format(magic, magic_n);
   if (!ok || w <= 0 || h <= 0) {
-    if (why) *why = "not a decodable image (" + stbi_reason() + ")";
+    if (why)
+      *why = format.empty() ? "not a decodable image (" + stbi_reason() + ")"
+                            : "corrupt or truncated " + format + " header";
     return false;
+  }
+  if (!has_format_trailer(format, tail)) {
+    try {
+      decode_image_file(path);
+    } catch (const Error& e) {
+      if (why) {
+        // e.what() is "cannot decode image '<path>': <reason>"; the caller names the path itself.
+        const std::string msg = e.what();
+        const size_t k = msg.find("': ");
+        *why = k == std::string::npos ? msg : msg.substr(k + 3);
+      }
+      return false;
+    }
   }
   if (width) *width = w;
   if (height) *height = h;
