@@ -1,6 +1,6 @@
-// Regression tests of issue 9 (hardening): malformed input from an adversarial probe (wrapping shapes, lenient
-// .npy headers, truncated images, CSV edge cases, partial outputs, unchecked CLI numbers and environment, config
-// messages). Each asserts one line naming the file, line, key or flag, and an exit code 1–127.
+// Regression tests of issue 9 (hardening): malformed input from an adversarial probe (wrapping shapes, .npy
+// headers, truncated images, CSV edge cases, partial outputs, CLI numbers, environment, config messages).
+// Each asserts one line naming the file, line, key or flag, and an exit code 1–127.
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
