@@ -499,3 +499,15 @@ TEST_CASE("config hardening: deeply nested YAML and a directory as config are na
   CHECK_THAT(msg, Contains("deep.yaml:1") && Contains("nesting deeper than") && !Contains("bad file"));
   REQUIRE_THROWS_WITH(load_config(dir.path.string(), {}, nullptr), Contains("is a directory"));
 }
+
+TEST_CASE("config hardening: an empty config file is named, not read as all defaults", "[hardening][config]") {
+  TempDir dir;
+  for (const std::string text : {"", "\n  \n", "# only a comment\n"}) {
+    CAPTURE(text);
+    write_bytes(dir / "empty.yaml", text);
+    REQUIRE_THROWS_WITH(load_config(dir / "empty.yaml", {}, nullptr),
+                        Contains("empty.yaml") && Contains("config file is empty"));
+  }
+  write_bytes(dir / "one.yaml", "# a comment\nNAME: x\n");
+  CHECK(load_config(dir / "one.yaml", {}, nullptr).name == "x");
+}

@@ -440,7 +440,19 @@ void apply_yaml_text(Config& c, const std::string& text, const std::string& name
 }
 
 void apply_yaml_file(Config& c, const std::string& path, std::vector<std::string>* warnings) {
-  apply_yaml_text(c, read_file(path), path, warnings);
+  const std::string text = read_file(path);
+  // A config file with no keys at all (empty, blank or comments only) is a truncated or wrong file far more
+  // often than a request for every default, which would silently train something else.
+  bool blank = true;
+  for (size_t pos = 0; pos < text.size() && blank;) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const size_t first = text.find_first_not_of(" \t\r", pos);
+    if (first < end && text[first] != '#') blank = false;
+    pos = end + 1;
+  }
+  if (blank) throw Error(path + ": the config file is empty (it sets no keys)");
+  apply_yaml_text(c, text, path, warnings);
 }
 
 void set_config_value(Config& c, const std::string& key_name, const std::string& value) {
