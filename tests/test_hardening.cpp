@@ -500,7 +500,8 @@ TEST_CASE("config hardening: deeply nested YAML and a directory as config are na
   REQUIRE_THROWS_WITH(load_config(dir.path.string(), {}, nullptr), Contains("is a directory"));
 }
 
-TEST_CASE("config hardening: an empty config file is named, not read as all defaults", "[hardening][config]") {
+TEST_CASE("config hardening: an empty config file is named, not read as all defaults",
+          "[hardening][config]") {
   TempDir dir;
   for (const std::string text : {"", "\n  \n", "# only a comment\n"}) {
     CAPTURE(text);
@@ -510,4 +511,38 @@ TEST_CASE("config hardening: an empty config file is named, not read as all defa
   }
   write_bytes(dir / "one.yaml", "# a comment\nNAME: x\n");
   CHECK(load_config(dir / "one.yaml", {}, nullptr).name == "x");
+}
+
+// ---- found by the fuzz targets (tests/fuzz)
+
+TEST_CASE("list hardening: a path starting with a byte order mark is rejected (fuzz_list)",
+          "[hardening][list]") {
+  // A BOM at the start of a later line (concatenated exports) would be written back where a reader strips it.
+  REQUIRE_THROWS_WITH(parse_image_list("a.jpg,1\n\xEF\xBB\xBF"
+                                       "b.jpg,2\n",
+                                       "cat.csv"),
+                      Contains("cat.csv:2") && Contains("byte order mark"));
+  REQUIRE_THROWS_WITH(parse_image_list("\xEF\xBB\xBF\xEF\xBB\xBF"
+                                       "a.jpg,1\n",
+                                       "twice.csv"),
+                      Contains("twice.csv:1") && Contains("byte order mark"));
+}
+
+TEST_CASE("image hardening: an over-full JPEG Huffman table is rejected before stb_image (fuzz_image)",
+          "[hardening][image]") {
+  TempDir dir;
+  std::string jpeg = encode_jpeg(testing::pattern_image(16, 16, 5), 90);
+  const size_t dht = jpeg.find("\xFF\xC4");
+  REQUIRE(dht != std::string::npos);
+  // Code counts of the first table (bytes 5..20 of the segment) summing to 510: stb_image 2.27 writes past
+  // its 257-entry size table for this.
+  jpeg[dht + 5 + 14] = static_cast<char>(255);
+  jpeg[dht + 5 + 15] = static_cast<char>(255);
+  REQUIRE_THROWS_WITH(
+      decode_image_memory(reinterpret_cast<const uint8_t*>(jpeg.data()), jpeg.size(), "dht.jpg"),
+      Contains("dht.jpg") && Contains("more than 256 codes"));
+  write_bytes(dir / "dht.jpg", jpeg);
+  std::string why;
+  REQUIRE(!probe_image_file(dir / "dht.jpg", nullptr, nullptr, &why));
+  CHECK_THAT(why, Contains("more than 256 codes"));
 }

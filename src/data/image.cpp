@@ -35,6 +35,40 @@ std::string magic_format(const uint8_t* b, size_t n) {
   return "";
 }
 
+// stb_image 2.27 (Debian's) does not bound the code counts of a JPEG Huffman table (DHT): counts summing past
+// 256 write beyond stbi__huffman::size[257] (found by tests/fuzz/fuzz_image). This walks the JPEG segments,
+// skipping entropy-coded data (progressive files have DHT segments between scans), and returns false when a
+// table is over-full. A walk that runs out of data accepts (stb reports truncation itself).
+bool jpeg_huffman_tables_ok(const uint8_t* b, size_t n) {
+  size_t i = 2;  // after SOI
+  while (i + 1 < n) {
+    if (b[i] != 0xFF) {  // entropy-coded data: skip to the next marker that is not a stuffed byte or RSTn
+      ++i;
+      continue;
+    }
+    const uint8_t m = b[i + 1];
+    if (m == 0x00 || m == 0xFF || (m >= 0xD0 && m <= 0xD7) || m == 0x01) {
+      i += m == 0xFF ? 1 : 2;
+      continue;
+    }
+    if (m == 0xD9) return true;  // EOI
+    if (i + 3 >= n) return true;
+    const size_t len = (size_t(b[i + 2]) << 8) | b[i + 3];
+    if (m == 0xC4) {
+      size_t p = i + 4;
+      const size_t end = std::min(n, i + 2 + len);
+      while (p + 17 <= end) {
+        size_t count = 0;
+        for (int k = 1; k <= 16; ++k) count += b[p + k];
+        if (count > 256) return false;
+        p += 17 + count;
+      }
+    }
+    i += 2 + len;
+  }
+  return true;
+}
+
 // Why a file could not be decoded, naming its real format.
 std::string decode_failure(const uint8_t* b, size_t n) {
   const std::string format = magic_format(b, n);
@@ -61,6 +95,9 @@ bool has_format_trailer(const std::string& format, const std::string& tail) {
 
 Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& name) {
   if (size > static_cast<size_t>(INT32_MAX)) throw Error(name + ": image file too large");
+  if (magic_format(bytes, size) == "JPEG" && !jpeg_huffman_tables_ok(bytes, size))
+    throw Error("cannot decode image '" + name +
+                "': corrupt JPEG data (a Huffman table holds more than 256 codes)");
   int w = 0, h = 0, c = 0;
   std::unique_ptr<stbi_uc, void (*)(void*)> px(
       stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &c, 3), stbi_image_free);
@@ -83,6 +120,33 @@ bool probe_image_file(const std::string& path, int* width, int* height, std::str
   if (!f) {
     if (why) *why = std::string("cannot open: ") + std::strerror(errno);
     return false;
+  }
+  // stb_image reads the JPEG tables before the frame header: check them first (see jpeg_huffman_tables_ok).
+  // The first 1 MiB holds the header of any ordinary file; a longer one is checked whole.
+  {
+    std::string head(size_t(1) << 20, '\0');
+    head.resize(std::fread(head.data(), 1, head.size(), f));
+    const auto* hb = reinterpret_cast<const uint8_t*>(head.data());
+    if (magic_format(hb, head.size()) == "JPEG") {
+      bool ok_tables = jpeg_huffman_tables_ok(hb, head.size());
+      if (ok_tables && head.size() == (size_t(1) << 20)) {
+        std::fclose(f);
+        f = nullptr;
+        const std::string all = read_file(path);
+        ok_tables = jpeg_huffman_tables_ok(reinterpret_cast<const uint8_t*>(all.data()), all.size());
+        f = std::fopen(path.c_str(), "rb");
+        if (!f) {
+          if (why) *why = std::string("cannot open: ") + std::strerror(errno);
+          return false;
+        }
+      }
+      if (!ok_tables) {
+        std::fclose(f);
+        if (why) *why = "corrupt JPEG data (a Huffman table holds more than 256 codes)";
+        return false;
+      }
+    }
+    std::fseek(f, 0, SEEK_SET);
   }
   int w = 0, h = 0, c = 0;
   const int ok = stbi_info_from_file(f, &w, &h, &c);

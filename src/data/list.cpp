@@ -37,6 +37,10 @@ ImageList parse_image_list(const std::string& text, const std::string& name) {
     std::string path = line.substr(0, comma), label_text = line.substr(comma + 1);
     while (!label_text.empty() && label_text.front() == ' ') label_text.erase(label_text.begin());
     if (path.empty()) throw Error(where + ": empty path");
+    // Only the file's first bytes may be a byte order mark; one at the start of a path (concatenated exports)
+    // would be written back as the mark a reader strips.
+    if (path.compare(0, 3, "\xEF\xBB\xBF") == 0)
+      throw Error(where + ": the path starts with a UTF-8 byte order mark (concatenated lists?)");
     int64_t label = 0;
     auto [ptr, ec] = std::from_chars(label_text.data(), label_text.data() + label_text.size(), label);
     if (ec != std::errc() || ptr != label_text.data() + label_text.size() || label_text.empty())

@@ -1,7 +1,6 @@
-// libFuzzer target: config YAML (apply_yaml_text) followed by --set overrides (apply_override) and
-// validation. The input is the YAML text, a NUL byte, then one KEY=VALUE override per line. A valid config
-// must write back (config_to_yaml) to YAML that loads again. prism::Error is the expected outcome of bad
-// input.
+// libFuzzer target: config YAML (apply_yaml_text), then a NUL byte and one --set KEY=VALUE per line
+// (apply_override), then validation; a valid config must write back (config_to_yaml) to YAML that loads
+// again. prism::Error is the expected outcome of bad input.
 #include "fuzz_util.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/train/config.hpp"
