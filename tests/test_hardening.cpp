@@ -546,3 +546,17 @@ TEST_CASE("image hardening: an over-full JPEG Huffman table is rejected before s
   REQUIRE(!probe_image_file(dir / "dht.jpg", nullptr, nullptr, &why));
   CHECK_THAT(why, Contains("more than 256 codes"));
 }
+
+TEST_CASE("image hardening: a header claiming gigapixels is refused before allocating (fuzz_image)",
+          "[hardening][image]") {
+  TempDir dir;
+  // GIF89a, 20000 x 20000, no palette, then the trailer: 13 bytes that made stb_image allocate gigabytes.
+  const std::string gif = std::string("GIF89a") + "\x20\x4e\x20\x4e" + std::string("\x00\x00\x00", 3) + ";";
+  REQUIRE_THROWS_WITH(
+      decode_image_memory(reinterpret_cast<const uint8_t*>(gif.data()), gif.size(), "big.gif"),
+      Contains("big.gif") && Contains("20000 x 20000") && Contains("larger than the limit"));
+  write_bytes(dir / "big.gif", gif);
+  std::string why;
+  REQUIRE(!probe_image_file(dir / "big.gif", nullptr, nullptr, &why));
+  CHECK_THAT(why, Contains("larger than the limit"));
+}

@@ -69,6 +69,16 @@ bool jpeg_huffman_tables_ok(const uint8_t* b, size_t n) {
   return true;
 }
 
+// Images larger than this are refused before decoding: a header of a few bytes can claim 65535 x 65535
+// pixels, and stb_image would allocate gigabytes for it (found by tests/fuzz/fuzz_image). 2^25 pixels (33.5
+// MP) is far beyond the images of any metric-learning benchmark.
+constexpr int64_t kMaxPixels = int64_t(1) << 25;
+
+std::string too_large(int w, int h) {
+  return "image of " + std::to_string(w) + " x " + std::to_string(h) +
+         " pixels is larger than the limit of " + std::to_string(kMaxPixels) + " pixels";
+}
+
 // Why a file could not be decoded, naming its real format.
 std::string decode_failure(const uint8_t* b, size_t n) {
   const std::string format = magic_format(b, n);
@@ -99,6 +109,8 @@ Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& 
     throw Error("cannot decode image '" + name +
                 "': corrupt JPEG data (a Huffman table holds more than 256 codes)");
   int w = 0, h = 0, c = 0;
+  if (stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &c) && int64_t(w) * h > kMaxPixels)
+    throw Error("cannot decode image '" + name + "': " + too_large(w, h));
   std::unique_ptr<stbi_uc, void (*)(void*)> px(
       stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &c, 3), stbi_image_free);
   if (!px) throw Error("cannot decode image '" + name + "': " + decode_failure(bytes, size));
@@ -171,6 +183,10 @@ bool probe_image_file(const std::string& path, int* width, int* height, std::str
     if (why)
       *why = format.empty() ? "not a decodable image (" + stbi_reason() + ")"
                             : "corrupt or truncated " + format + " header";
+    return false;
+  }
+  if (int64_t(w) * h > kMaxPixels) {
+    if (why) *why = too_large(w, h);
     return false;
   }
   if (!has_format_trailer(format, tail)) {
