@@ -545,6 +545,13 @@ TEST_CASE("image hardening: an over-full JPEG Huffman table is rejected before s
   std::string why;
   REQUIRE(!probe_image_file(dir / "dht.jpg", nullptr, nullptr, &why));
   CHECK_THAT(why, Contains("more than 256 codes"));
+
+  // The same table behind a segment length too short to hold it: stb reads the table anyway (fuzz_image).
+  jpeg[dht + 2] = 0;
+  jpeg[dht + 3] = 3;
+  REQUIRE_THROWS_WITH(
+      decode_image_memory(reinterpret_cast<const uint8_t*>(jpeg.data()), jpeg.size(), "short.jpg"),
+      Contains("short.jpg") && Contains("more than 256 codes"));
 }
 
 TEST_CASE("image hardening: a header claiming gigapixels is refused before allocating (fuzz_image)",

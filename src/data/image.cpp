@@ -39,6 +39,11 @@ std::string magic_format(const uint8_t* b, size_t n) {
 // 256 write beyond stbi__huffman::size[257] (found by tests/fuzz/fuzz_image). This walks the JPEG segments,
 // skipping entropy-coded data (progressive files have DHT segments between scans), and returns false when a
 // table is over-full. A walk that runs out of data accepts (stb reports truncation itself).
+// stb_image decodes as JPEG anything that starts with SOI (FF D8), without the FF of a first marker.
+bool starts_like_jpeg(const uint8_t* b, size_t n) {
+  return n >= 2 && b[0] == 0xFF && b[1] == 0xD8;
+}
+
 bool jpeg_huffman_tables_ok(const uint8_t* b, size_t n) {
   size_t i = 2;  // after SOI
   while (i + 1 < n) {
@@ -55,14 +60,21 @@ bool jpeg_huffman_tables_ok(const uint8_t* b, size_t n) {
     if (i + 3 >= n) return true;
     const size_t len = (size_t(b[i + 2]) << 8) | b[i + 3];
     if (m == 0xC4) {
+      // As stb reads it: tables follow while the segment length says bytes remain, each read in full even
+      // past the segment's end (bytes past the end of the data read as 0), and the next marker is looked for
+      // where the last table ended.
+      long remaining = static_cast<long>(len) - 2;
       size_t p = i + 4;
-      const size_t end = std::min(n, i + 2 + len);
-      while (p + 17 <= end) {
+      while (remaining > 0) {
         size_t count = 0;
-        for (int k = 1; k <= 16; ++k) count += b[p + k];
+        for (size_t k = p + 1; k <= p + 16 && k < n; ++k) count += b[k];
         if (count > 256) return false;
+        if (p + 17 > n) return true;
         p += 17 + count;
+        remaining -= static_cast<long>(17 + count);
       }
+      i = p;
+      continue;
     }
     i += 2 + len;
   }
@@ -105,7 +117,7 @@ bool has_format_trailer(const std::string& format, const std::string& tail) {
 
 Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& name) {
   if (size > static_cast<size_t>(INT32_MAX)) throw Error(name + ": image file too large");
-  if (magic_format(bytes, size) == "JPEG" && !jpeg_huffman_tables_ok(bytes, size))
+  if (starts_like_jpeg(bytes, size) && !jpeg_huffman_tables_ok(bytes, size))
     throw Error("cannot decode image '" + name +
                 "': corrupt JPEG data (a Huffman table holds more than 256 codes)");
   int w = 0, h = 0, c = 0;
@@ -139,7 +151,7 @@ bool probe_image_file(const std::string& path, int* width, int* height, std::str
     std::string head(size_t(1) << 20, '\0');
     head.resize(std::fread(head.data(), 1, head.size(), f));
     const auto* hb = reinterpret_cast<const uint8_t*>(head.data());
-    if (magic_format(hb, head.size()) == "JPEG") {
+    if (starts_like_jpeg(hb, head.size())) {
       bool ok_tables = jpeg_huffman_tables_ok(hb, head.size());
       if (ok_tables && head.size() == (size_t(1) << 20)) {
         std::fclose(f);
