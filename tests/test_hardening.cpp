@@ -552,6 +552,12 @@ TEST_CASE("image hardening: an over-full JPEG Huffman table is rejected before s
   REQUIRE_THROWS_WITH(
       decode_image_memory(reinterpret_cast<const uint8_t*>(jpeg.data()), jpeg.size(), "short.jpg"),
       Contains("short.jpg") && Contains("more than 256 codes"));
+
+  // And behind fill bytes before the SOI marker, which stb_image skips (fuzz_image).
+  const std::string filled = "\xFF\xFF" + jpeg;
+  REQUIRE_THROWS_WITH(
+      decode_image_memory(reinterpret_cast<const uint8_t*>(filled.data()), filled.size(), "fill.jpg"),
+      Contains("fill.jpg") && Contains("more than 256 codes"));
 }
 
 TEST_CASE("image hardening: a header claiming gigapixels is refused before allocating (fuzz_image)",

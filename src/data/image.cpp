@@ -39,13 +39,17 @@ std::string magic_format(const uint8_t* b, size_t n) {
 // 256 write beyond stbi__huffman::size[257] (found by tests/fuzz/fuzz_image). This walks the JPEG segments,
 // skipping entropy-coded data (progressive files have DHT segments between scans), and returns false when a
 // table is over-full. A walk that runs out of data accepts (stb reports truncation itself).
-// stb_image decodes as JPEG anything that starts with SOI (FF D8), without the FF of a first marker.
-bool starts_like_jpeg(const uint8_t* b, size_t n) {
-  return n >= 2 && b[0] == 0xFF && b[1] == 0xD8;
+// Where the data after the SOI marker starts when stb_image would decode the bytes as JPEG (it accepts SOI
+// after any number of FF fill bytes, without the FF of a first marker), or 0 when it would not.
+size_t jpeg_start(const uint8_t* b, size_t n) {
+  size_t i = 0;
+  while (i < n && b[i] == 0xFF) ++i;
+  return i >= 1 && i < n && b[i] == 0xD8 ? i + 1 : 0;
 }
 
 bool jpeg_huffman_tables_ok(const uint8_t* b, size_t n) {
-  size_t i = 2;  // after SOI
+  size_t i = jpeg_start(b, n);
+  if (i == 0) return true;  // not decoded as JPEG
   while (i + 1 < n) {
     if (b[i] != 0xFF) {  // entropy-coded data: skip to the next marker that is not a stuffed byte or RSTn
       ++i;
@@ -117,7 +121,7 @@ bool has_format_trailer(const std::string& format, const std::string& tail) {
 
 Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& name) {
   if (size > static_cast<size_t>(INT32_MAX)) throw Error(name + ": image file too large");
-  if (starts_like_jpeg(bytes, size) && !jpeg_huffman_tables_ok(bytes, size))
+  if (!jpeg_huffman_tables_ok(bytes, size))
     throw Error("cannot decode image '" + name +
                 "': corrupt JPEG data (a Huffman table holds more than 256 codes)");
   int w = 0, h = 0, c = 0;
@@ -151,7 +155,7 @@ bool probe_image_file(const std::string& path, int* width, int* height, std::str
     std::string head(size_t(1) << 20, '\0');
     head.resize(std::fread(head.data(), 1, head.size(), f));
     const auto* hb = reinterpret_cast<const uint8_t*>(head.data());
-    if (starts_like_jpeg(hb, head.size())) {
+    if (jpeg_start(hb, head.size()) != 0) {
       bool ok_tables = jpeg_huffman_tables_ok(hb, head.size());
       if (ok_tables && head.size() == (size_t(1) << 20)) {
         std::fclose(f);
