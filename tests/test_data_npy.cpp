@@ -3,6 +3,7 @@
 // multiple of 64 bytes and ended by '\n', then the C-order data) — not by our own reader's assumptions; plus
 // files that numpy itself wrote (tests/data/dml, made by tests/reference/make_dml_golden.py).
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -69,14 +70,56 @@ TEST_CASE("npy: our files follow the format (independent reader)", "[data][npy]"
 }
 
 TEST_CASE("npy: files written by numpy are read", "[data][npy]") {
+  // tests/reference/make_dml_golden.py saves meta = [MAGIC, VERSION, n, m, d] (int32), n x d and m x d
+  // unit-norm float32 rows, int32 batch labels and keep flags, int64 memory labels, 1-element float32 losses.
+  const std::string dir = std::string(PRISM_TEST_DATA_DIR) + "/dml/contrastive_";
   int seen = 0;
   for (const auto& e : std::filesystem::directory_iterator(std::string(PRISM_TEST_DATA_DIR) + "/dml")) {
     if (e.path().extension() != ".npy") continue;
     INFO(e.path().string());
+    // Our reader's data is byte for byte what the independent reader finds after the header.
+    const RawNpy raw = parse_by_hand(read_file(e.path().string()));
     const NpyArray a = read_npy(e.path().string());
-    CHECK(a.numel() >= 1);  // 0-d arrays (scalars) have an empty shape and one element
-    CHECK(static_cast<int64_t>(a.data.size()) >= a.numel());
+    REQUIRE(raw.data.size() >= a.data.size());
+    CHECK(raw.data.compare(0, a.data.size(), a.data) == 0);
     ++seen;
   }
-  CHECK(seen > 0);
+  CHECK(seen == 10);
+
+  const NpyArray meta = read_npy(dir + "meta.npy");
+  REQUIRE(meta.type == NpyType::i32);
+  REQUIRE(meta.shape == std::vector<int64_t>{5});
+  std::vector<int32_t> m(5);
+  std::memcpy(m.data(), meta.data.data(), 20);
+  CHECK(m == std::vector<int32_t>{0x50524953, 1, 12, 40, 16});  // "PRIS", version 1, n = 12, m = 40, d = 16
+
+  for (const auto& [name, rows] : {std::pair<const char*, int64_t>{"emb", 12}, {"memory", 40}}) {
+    INFO(name);
+    const NpyMatrix x = read_npy_f32_matrix(dir + name + ".npy");
+    REQUIRE(x.rows == rows);
+    REQUIRE(x.cols == 16);
+    for (int64_t r = 0; r < x.rows; ++r) {
+      double ss = 0;
+      for (int64_t c = 0; c < x.cols; ++c) ss += double(x.values[r * 16 + c]) * x.values[r * 16 + c];
+      CAPTURE(r);
+      CHECK(std::abs(std::sqrt(ss) - 1.0) < 1e-6);  // float64 unit rows rounded to float32
+    }
+  }
+  for (const char* name : {"batch_grad", "memory_grad"}) {
+    const NpyMatrix g = read_npy_f32_matrix(dir + name + ".npy");
+    CHECK((g.rows == 12 && g.cols == 16));
+  }
+  const std::vector<int32_t> labels = read_npy_labels(dir + "labels.npy");
+  const std::vector<int32_t> memory_labels = read_npy_labels(dir + "memory_labels.npy");  // int64 on disk
+  CHECK(labels.size() == 12);
+  CHECK(memory_labels.size() == 40);
+  CHECK(read_npy(dir + "memory_labels.npy").type == NpyType::i64);
+  const std::vector<int32_t> keep = read_npy_labels(dir + "keep.npy");
+  REQUIRE(keep.size() == 12);
+  for (int32_t k : keep) CHECK((k == 0 || k == 1));
+  for (const char* name : {"batch_loss", "memory_loss"}) {
+    const NpyMatrix l = read_npy_f32_matrix(dir + name + ".npy");
+    REQUIRE(l.values.size() == 1);
+    CHECK(l.values[0] > 0.0f);  // both losses have active pairs by construction
+  }
 }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/runtime_options.hpp"
 #include "prism/core/timing.hpp"
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
@@ -93,7 +94,7 @@ void register_bench(CLI::App& app) {
   static bool json = false;
   static std::string device = "cpu";
   ops->add_flag("--json", json, "Print one JSON object on stdout");
-  ops->add_option("--device", device, "cpu or cuda")->capture_default_str();
+  ops->add_option("--device", device, "cpu or cuda")->capture_default_str()->check(device_choices());
   ops->callback([] {
     const DeviceType d = parse_device(device);
     if (!device_available(d))

@@ -97,8 +97,13 @@ void register_bench_dml(CLI::App* bench) {
   auto* cmd = bench->add_subcommand(
       "dml", "Selection step (n=64, K=9500, d=512, C=98; center vs full form) and eval (10k × 10k × 128)");
   cmd->add_flag("--json", json, "Print one JSON object on stdout");
-  cmd->add_option("--steps", steps, "Selection steps timed per configuration")->capture_default_str();
-  cmd->add_option("--eval-repeats", eval_repeats, "Evaluations timed per mode")->capture_default_str();
+  // At least one of each: the medians of empty timing lists read past the end.
+  cmd->add_option("--steps", steps, "Selection steps timed per configuration")
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+  cmd->add_option("--eval-repeats", eval_repeats, "Evaluations timed per mode")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
   add_runtime_options(cmd, rt, /*with_mode=*/false);
   cmd->callback([] {
     const DeviceType device = apply_runtime_options(rt);

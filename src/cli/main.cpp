@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include "cli/commands.hpp"
 #include "prism/core/runtime.hpp"
@@ -17,11 +18,33 @@ int main(int argc, char** argv) {
   prism::cli::register_noise(app);
   prism::cli::register_train(app);
   prism::cli::register_check(app);
+  // The environment (PRISM_MODE, PRISM_THREADS, PRISM_DEVICE) is applied once parsing is complete and before
+  // any subcommand runs, so that a bad value there cannot break --help or --version.
+  app.parse_complete_callback([] { prism::apply_environment(); });
+  // CLI11 reports an unknown first word as "A subcommand is required"; name it instead.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::string commands;
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+      known = known || sub->check_name(argv[1]);
+      commands += (commands.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      std::fprintf(stderr, "prism: error: unknown command '%s' (commands: %s; see prism --help)\n", argv[1],
+                   commands.c_str());
+      return 2;
+    }
+  }
   try {
-    prism::apply_environment();
     app.parse(argc, argv);
+  } catch (const CLI::RuntimeError& e) {
+    // A command that has reported its own result (e.g. `prism check` on a mismatch) only sets the exit code.
+    return e.get_exit_code();
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version (exit code 0) print through CLI11; a real error is one line, like every other.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "prism: error: %s\n", e.what());
+    return e.get_exit_code();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "prism: error: %s\n", e.what());
     return 1;

@@ -2,12 +2,14 @@
 // a PRISM CSV list (noisy list + optional cleaned twin + flags), from Fashion-MNIST IDX labels or from .npy
 // labels (noisy labels + flags as .npy). Reference wiring of dml::symmetric_noise / dml::small_cluster_noise.
 #include <cstdio>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
 #include "cli/dml_inputs.hpp"
 #include "cli/noise_inputs.hpp"
+#include "prism/core/io.hpp"
 #include "prism/data/list.hpp"
 #include "prism/data/npy.hpp"
 #include "prism/dml/noise.hpp"
@@ -23,6 +25,15 @@ struct NoiseArgs {
   int64_t cluster_size = 2;
   bool json = false;
 };
+
+// Whether two paths name the same file (also through "./x" or "dir/../x"; the files need not exist yet).
+bool same_path(const std::string& a, const std::string& b) {
+  std::error_code ea, eb;
+  const auto ca = std::filesystem::weakly_canonical(a, ea), cb = std::filesystem::weakly_canonical(b, eb);
+  if (ea || eb)
+    return std::filesystem::path(a).lexically_normal() == std::filesystem::path(b).lexically_normal();
+  return ca == cb;
+}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -44,6 +55,19 @@ void run_noise(const NoiseArgs& a) {
     throw Error("noise: --cleaned writes a CSV list and needs --list; use --flags for .npy labels");
   if (!a.idx_images.empty() && a.idx_labels.empty())
     throw Error("noise: --idx-images goes with --idx-labels");
+  // Two outputs on one path would silently keep only the last one written.
+  const std::vector<std::pair<const char*, const std::string*>> outs = {
+      {"--out", &a.out}, {"--cleaned", &a.cleaned}, {"--flags", &a.flags}};
+  for (size_t i = 0; i < outs.size(); ++i)
+    for (size_t j = i + 1; j < outs.size(); ++j)
+      if (!outs[i].second->empty() && !outs[j].second->empty() && same_path(*outs[i].second, *outs[j].second))
+        throw Error(std::string("noise: ") + outs[i].first + " and " + outs[j].first +
+                    " name the same file '" + *outs[j].second + "'");
+  // Inputs too: writing over the list being read would lose it if anything later failed.
+  for (const auto& [flag, path] : outs)
+    for (const std::string* in : {&a.list, &a.idx_labels, &a.labels_npy})
+      if (!path->empty() && !in->empty() && same_path(*path, *in))
+        throw Error(std::string("noise: ") + flag + " '" + *path + "' is also an input");
 
   ImageList list;
   std::vector<int32_t> labels;
@@ -86,20 +110,24 @@ void run_noise(const NoiseArgs& a) {
     r = dml::small_cluster_noise(labels, feat.values.data(), feat.cols, opt);
   }
 
+  // All outputs are written as one step (temp files, then renames), so a failing --flags or --cleaned leaves
+  // no half set of outputs behind.
+  std::vector<std::pair<std::string, std::string>> outputs;
   if (csv) {
-    ImageList noisy{list.paths, r.labels}, clean;
+    ImageList noisy{list.paths, r.labels, {}}, clean;
     for (int64_t i = 0; i < n; ++i)
       if (!r.noisy[i]) {
         clean.paths.push_back(list.paths[i]);
         clean.labels.push_back(r.labels[i]);
       }
-    write_image_list(a.out, noisy);
-    if (!a.cleaned.empty()) write_image_list(a.cleaned, clean);
+    outputs.emplace_back(a.out, image_list_text(noisy));
+    if (!a.cleaned.empty()) outputs.emplace_back(a.cleaned, image_list_text(clean));
   } else {
     std::vector<int64_t> out(r.labels.begin(), r.labels.end());
-    write_npy_i64(a.out, out);
+    outputs.emplace_back(a.out, npy_bytes(NpyType::i64, {n}, out.data()));
   }
-  if (!a.flags.empty()) write_npy(a.flags, NpyType::u8, {n}, r.noisy.data());
+  if (!a.flags.empty()) outputs.emplace_back(a.flags, npy_bytes(NpyType::u8, {n}, r.noisy.data()));
+  write_files_atomic(outputs);
 
   std::vector<int32_t> before = labels;
   std::sort(before.begin(), before.end());
@@ -151,8 +179,10 @@ void register_noise(CLI::App& app) {
          "--rate", args.rate,
          "Noise rate R: share of samples flipped (symmetric) or of classes broken up (small-cluster)")
       ->required();
+  // NonNegativeNumber: CLI11 reads "-1" into a uint64_t as 2^64 - 1.
   cmd->add_option("--seed", args.seed, "Seed of the Philox noise stream (same seed, same files)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--out", args.out, "Noisy output: a .csv list (with --list) or a .npy of int64 labels")
       ->required();
   cmd->add_option("--cleaned", args.cleaned,
@@ -166,7 +196,8 @@ void register_noise(CLI::App& app) {
                   "small-cluster with --idx-labels: IDX images for pixel features");
   cmd->add_option("--root", args.root, "Image root of relative list paths (pixel features)");
   cmd->add_option("--cluster-size", args.cluster_size, "small-cluster: average images per cluster")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--json", args.json, "Print one JSON object on stdout");
   cmd->callback([] { run_noise(args); });
 }

@@ -13,13 +13,25 @@ struct RuntimeOptions {
   int threads = -1;
 };
 
+// The accepted values of --device and --mode (parse_device / parse_mode accept the same).
+inline CLI::IsMember device_choices() {
+  return CLI::IsMember({"cpu", "cuda", "gpu"});
+}
+inline CLI::IsMember mode_choices() {
+  return CLI::IsMember({"exact", "fast"});
+}
+
 // with_mode = false for commands that run both modes themselves (benchmarks).
 inline void add_runtime_options(CLI::App* cmd, RuntimeOptions& o, bool with_mode = true) {
-  cmd->add_option("--device", o.device, "cpu or cuda (default: $PRISM_DEVICE or cpu)");
+  // Validated here, so that a bad value is reported against the flag that was given.
+  cmd->add_option("--device", o.device, "cpu or cuda (default: $PRISM_DEVICE or cpu)")
+      ->check(device_choices());
   if (with_mode)
     cmd->add_option("--mode", o.mode,
-                    "Numeric mode: exact (bit-reproducible) or fast (default: $PRISM_MODE or exact)");
-  cmd->add_option("--threads", o.threads, "Host threads, 0 = all (default: $PRISM_THREADS or all)");
+                    "Numeric mode: exact (bit-reproducible) or fast (default: $PRISM_MODE or exact)")
+        ->check(mode_choices());
+  cmd->add_option("--threads", o.threads, "Host threads, 0 = all (default: $PRISM_THREADS or all)")
+      ->check(CLI::NonNegativeNumber);
 }
 
 // Sets the mode and thread count; returns the device to compute on (checked to be available).

@@ -165,7 +165,8 @@ void register_select(CLI::App& app) {
   cmd->add_option("--embeddings", args.embeddings, "Batch embeddings, float32 .npy [n, D]")->required();
   cmd->add_option("--labels", args.labels, "Batch labels, int32/int64 .npy [n]")->required();
   cmd->add_option("--num-classes", args.num_classes, "Number of classes C (labels lie in [0, C))")
-      ->required();
+      ->required()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--noise-rate", args.noise_rate, "Noise rate R in [0, 1]: r = floor(R·n) candidates")
       ->required();
   cmd->add_option("--form", args.form, "Clean probability: center (class centers) or full (every memory row)")

@@ -31,10 +31,15 @@ void add_common(CLI::App* cmd, TrainArgs& a) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--set", a.overrides,
                   "Override a config key: KEY=VALUE (repeatable), e.g. SOLVER.BASE_LR=1e-3");
-  cmd->add_option("--device", a.runtime.device, "cpu or cuda (overrides RUN.DEVICE)");
-  cmd->add_option("--mode", a.runtime.mode, "exact or fast (overrides RUN.MODE)");
-  cmd->add_option("--threads", a.runtime.threads, "Host threads, 0 = all (overrides RUN.THREADS)");
-  cmd->add_option("--seed", a.seed, "Seed of every random stream (overrides SEED)");
+  // Checked here so that a bad value is reported against the flag given, not as the --set it becomes, and a
+  // negative number is an error instead of the "not given" default (-1).
+  cmd->add_option("--device", a.runtime.device, "cpu or cuda (overrides RUN.DEVICE)")
+      ->check(device_choices());
+  cmd->add_option("--mode", a.runtime.mode, "exact or fast (overrides RUN.MODE)")->check(mode_choices());
+  cmd->add_option("--threads", a.runtime.threads, "Host threads, 0 = all (overrides RUN.THREADS)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", a.seed, "Seed of every random stream (overrides SEED)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--quiet", a.quiet, "No progress display");
   cmd->add_flag("--force", a.force,
                 "Start afresh where --out already holds a run (its outputs are replaced)");
@@ -86,9 +91,9 @@ void register_train(CLI::App& app) {
       ->check(CLI::IsMember(dml::method_names()));
   cmd->add_option("--out", a.out, "Run directory (config, metrics.jsonl, checkpoint, summary, report/)");
   cmd->add_option("--resume", a.resume, "Continue the run in this directory from its checkpoint");
-  cmd->add_option(
-      "--stop-after", a.stop_after,
-      "End after this many iterations with the checkpoint written (resume finishes the schedule)");
+  cmd->add_option("--stop-after", a.stop_after,
+                  "End after this many iterations with the checkpoint written (resume finishes the schedule)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", a.json, "Print summary.json's object on stdout");
   cmd->callback([] {
     TrainOptions opt;
@@ -141,6 +146,11 @@ void register_train(CLI::App& app) {
     for (std::string m; std::getline(ss, m, ',');)
       if (!m.empty()) methods.push_back(m);
     if (methods.empty()) throw Error("--methods is empty");
+    // Checked before any run: a repeated method would train into the same run directory twice and fail only
+    // after the first run finished.
+    for (size_t i = 0; i < methods.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (methods[i] == methods[j]) throw Error("--methods lists '" + methods[i] + "' twice");
     std::vector<Config> configs;
     for (const std::string& m : methods) {
       configs.push_back(resolve_config(c, m));

@@ -16,7 +16,9 @@
 
 namespace prism {
 
-void write_file_atomic(const std::string& path, std::string_view bytes) {
+namespace {
+// Writes `bytes` to a new temp file next to `path` (fsync'd, mode 0644) and returns its name.
+std::string write_temp(const std::string& path, std::string_view bytes) {
   namespace fs = std::filesystem;
   fs::path target(path);
   fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
@@ -44,14 +46,45 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
     throw Error("cannot write '" + path + "': " + std::strerror(e));
   }
   ::chmod(tmpl.c_str(), 0644);
-  if (::rename(tmpl.c_str(), path.c_str()) != 0) {
+  return tmpl;
+}
+
+void rename_into_place(const std::string& temp, const std::string& path) {
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
     int e = errno;
-    ::unlink(tmpl.c_str());
+    ::unlink(temp.c_str());
     throw Error("cannot write '" + path + "': " + std::strerror(e));
+  }
+}
+}  // namespace
+
+void write_file_atomic(const std::string& path, std::string_view bytes) {
+  rename_into_place(write_temp(path, bytes), path);
+}
+
+void write_files_atomic(const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<std::string> temps;
+  try {
+    for (const auto& [path, bytes] : files) temps.push_back(write_temp(path, bytes));
+  } catch (...) {
+    for (const std::string& t : temps) ::unlink(t.c_str());
+    throw;
+  }
+  for (size_t i = 0; i < files.size(); ++i) {
+    try {
+      rename_into_place(temps[i], files[i].first);
+    } catch (...) {
+      for (size_t k = i + 1; k < temps.size(); ++k) ::unlink(temps[k].c_str());
+      throw;
+    }
   }
 }
 
 std::string read_file(const std::string& path) {
+  // An ifstream opens a directory without complaint and then reads nothing, which readers reported as an
+  // empty or malformed file.
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw Error("cannot read '" + path + "': it is a directory");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open '" + path + "': " + std::strerror(errno));
   std::ostringstream ss;

@@ -5,6 +5,7 @@
 #include <tbb/global_control.h>
 #include <tbb/info.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <memory>
 
@@ -63,8 +64,31 @@ DeviceType default_device() {
 }
 
 void apply_environment() {
-  if (const char* m = std::getenv("PRISM_MODE"); m && *m) set_mode(parse_mode(m));
-  if (const char* t = std::getenv("PRISM_THREADS"); t && *t) set_num_threads(std::atoi(t));
+  // Each error names the variable: the value did not come from any flag the user can see.
+  if (const char* m = std::getenv("PRISM_MODE"); m && *m) {
+    try {
+      set_mode(parse_mode(m));
+    } catch (const Error& e) {
+      throw Error(std::string("PRISM_MODE: ") + e.what());
+    }
+  }
+  if (const char* t = std::getenv("PRISM_THREADS"); t && *t) {
+    // Strict: std::atoi read "abc" as 0 (all threads) and "4x" as 4.
+    const std::string text = t;
+    int n = 0;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || ptr != text.data() + text.size() || n < 0)
+      throw Error("PRISM_THREADS: expected a thread count >= 0 (0 = all hardware threads), got '" + text +
+                  "'");
+    set_num_threads(n);
+  }
+  if (const char* d = std::getenv("PRISM_DEVICE"); d && *d) {
+    try {
+      parse_device(d);  // checked now; default_device() reads it where a command needs a device
+    } catch (const Error& e) {
+      throw Error(std::string("PRISM_DEVICE: ") + e.what());
+    }
+  }
   if (const char* e = std::getenv("PRISM_CUDA_EMULATOR"); e && e[0] == '1') use_cuda_emulator();
 }
 

@@ -20,12 +20,18 @@ struct Row {
 };
 
 std::vector<Row> read_rows(const std::string& path) {
-  std::istringstream in(read_file(path));
+  std::string text = read_file(path);
+  // A UTF-8 byte order mark is not part of the first field.
+  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
+  std::istringstream in(text);
   std::vector<Row> rows;
   std::string line;
   int64_t no = 0;
   while (std::getline(in, line)) {
     ++no;
+    // Paths go to the C library, which would stop at a NUL byte and open another file.
+    if (line.find('\0') != std::string::npos)
+      throw Error(path + ":" + std::to_string(no) + ": NUL byte in the line (not a text file?)");
     std::istringstream ls(line);
     Row r;
     r.line = no;

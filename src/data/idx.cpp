@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "prism/core/checked.hpp"
 #include "prism/core/runtime.hpp"
 
 namespace prism {
@@ -13,6 +14,7 @@ namespace prism {
 std::vector<uint8_t> read_gz_file(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
+  if (fs::is_directory(path, ec)) throw Error("cannot read '" + path + "': it is a directory");
   if (!fs::is_regular_file(path, ec)) throw Error("cannot open '" + path + "': no such file");
   gzFile f = gzopen(path.c_str(), "rb");
   if (!f) throw Error("cannot open '" + path + "'");
@@ -54,14 +56,14 @@ IdxArray parse_idx(const std::vector<uint8_t>& bytes, const std::string& name, i
   const size_t header = 4 + 4 * static_cast<size_t>(ndims);
   if (bytes.size() < header) throw Error(name + ": truncated IDX header");
   IdxArray a;
-  uint64_t numel = 1;
   for (int d = 0; d < ndims; ++d) {
     const uint8_t* p = bytes.data() + 4 + 4 * d;
     const uint64_t v =
         (uint64_t(p[0]) << 24) | (uint64_t(p[1]) << 16) | (uint64_t(p[2]) << 8) | uint64_t(p[3]);
     a.dims.push_back(static_cast<int64_t>(v));
-    numel *= v;
   }
+  // Each dimension is 32-bit, but their product can wrap 64 bits and pass the size check below.
+  const uint64_t numel = static_cast<uint64_t>(checked_bytes(a.dims, 1, name + ": IDX header"));
   const uint64_t have = bytes.size() - header;
   if (have < numel)
     throw Error(name + ": truncated IDX payload: header promises " + std::to_string(numel) +

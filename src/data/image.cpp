@@ -6,10 +6,14 @@
 #include <stb_image_resize.h>
 #include <stb_image_write.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 
+#include "prism/core/checked.hpp"
 #include "prism/core/io.hpp"
 #include "prism/core/runtime.hpp"
 
@@ -20,19 +24,117 @@ std::string stbi_reason() {
   const char* r = stbi_failure_reason();
   return r ? r : "unknown reason";
 }
+
+// The container format from the magic bytes, independent of stb_image: when stb cannot decode a file it tries
+// every format in turn and may report the last one tried ("Not a PNG" for a truncated JPEG).
+std::string magic_format(const uint8_t* b, size_t n) {
+  if (n >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF) return "JPEG";
+  if (n >= 8 && std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) return "PNG";
+  if (n >= 6 && (std::memcmp(b, "GIF87a", 6) == 0 || std::memcmp(b, "GIF89a", 6) == 0)) return "GIF";
+  if (n >= 2 && b[0] == 'B' && b[1] == 'M') return "BMP";
+  return "";
+}
+
+// stb_image 2.27 (Debian's) does not bound the code counts of a JPEG Huffman table (DHT): counts summing past
+// 256 write beyond stbi__huffman::size[257] (found by tests/fuzz/fuzz_image). This walks the JPEG segments,
+// skipping entropy-coded data (progressive files have DHT segments between scans), and returns false when a
+// table is over-full. A walk that runs out of data accepts (stb reports truncation itself).
+// Where the data after the SOI marker starts when stb_image would decode the bytes as JPEG (it accepts SOI
+// after any number of FF fill bytes, without the FF of a first marker), or 0 when it would not.
+size_t jpeg_start(const uint8_t* b, size_t n) {
+  size_t i = 0;
+  while (i < n && b[i] == 0xFF) ++i;
+  return i >= 1 && i < n && b[i] == 0xD8 ? i + 1 : 0;
+}
+
+bool jpeg_huffman_tables_ok(const uint8_t* b, size_t n) {
+  size_t i = jpeg_start(b, n);
+  if (i == 0) return true;  // not decoded as JPEG
+  while (i + 1 < n) {
+    if (b[i] != 0xFF) {  // entropy-coded data: skip to the next marker that is not a stuffed byte or RSTn
+      ++i;
+      continue;
+    }
+    const uint8_t m = b[i + 1];
+    if (m == 0x00 || m == 0xFF || (m >= 0xD0 && m <= 0xD7) || m == 0x01) {
+      i += m == 0xFF ? 1 : 2;
+      continue;
+    }
+    if (m == 0xD9) return true;  // EOI
+    if (i + 3 >= n) return true;
+    const size_t len = (size_t(b[i + 2]) << 8) | b[i + 3];
+    if (m == 0xC4) {
+      // As stb reads it: tables follow while the segment length says bytes remain, each read in full even
+      // past the segment's end (bytes past the end of the data read as 0), and the next marker is looked for
+      // where the last table ended.
+      long remaining = static_cast<long>(len) - 2;
+      size_t p = i + 4;
+      while (remaining > 0) {
+        size_t count = 0;
+        for (size_t k = p + 1; k <= p + 16 && k < n; ++k) count += b[k];
+        if (count > 256) return false;
+        if (p + 17 > n) return true;
+        p += 17 + count;
+        remaining -= static_cast<long>(17 + count);
+      }
+      i = p;
+      continue;
+    }
+    i += 2 + len;
+  }
+  return true;
+}
+
+// Images larger than this are refused before decoding: a header of a few bytes can claim 65535 x 65535
+// pixels, and stb_image would allocate gigabytes for it (found by tests/fuzz/fuzz_image). 2^25 pixels (33.5
+// MP) is far beyond the images of any metric-learning benchmark.
+constexpr int64_t kMaxPixels = int64_t(1) << 25;
+
+std::string too_large(int w, int h) {
+  return "image of " + std::to_string(w) + " x " + std::to_string(h) +
+         " pixels is larger than the limit of " + std::to_string(kMaxPixels) + " pixels";
+}
+
+// Why a file could not be decoded, naming its real format.
+std::string decode_failure(const uint8_t* b, size_t n) {
+  const std::string format = magic_format(b, n);
+  const std::string reason = stbi_reason();
+  if (format.empty()) return "not an image in a supported format (" + reason + ")";
+  // stb's reason only helps when it is about this format.
+  const bool relevant = reason.find(format) != std::string::npos;
+  return "corrupt or truncated " + format + " data" + (relevant ? " (" + reason + ")" : "");
+}
+
+// True when the file ends the way a complete file of its format must: JPEG with the EOI marker FF D9, PNG
+// with the IEND chunk. A little slack after the marker is allowed (some writers pad files). Files that do not
+// pass this are decoded in full by the probe, so an unusual but valid file is still accepted.
+bool has_format_trailer(const std::string& format, const std::string& tail) {
+  if (format == "JPEG") {
+    for (size_t i = tail.size(); i >= 2; --i)
+      if (static_cast<uint8_t>(tail[i - 2]) == 0xFF && static_cast<uint8_t>(tail[i - 1]) == 0xD9) return true;
+    return false;
+  }
+  if (format == "PNG") return tail.find(std::string("IEND\xAE\x42\x60\x82", 8)) != std::string::npos;
+  return false;
+}
 }  // namespace
 
 Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& name) {
   if (size > static_cast<size_t>(INT32_MAX)) throw Error(name + ": image file too large");
+  if (!jpeg_huffman_tables_ok(bytes, size))
+    throw Error("cannot decode image '" + name +
+                "': corrupt JPEG data (a Huffman table holds more than 256 codes)");
   int w = 0, h = 0, c = 0;
+  if (stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &c) && int64_t(w) * h > kMaxPixels)
+    throw Error("cannot decode image '" + name + "': " + too_large(w, h));
   std::unique_ptr<stbi_uc, void (*)(void*)> px(
       stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &c, 3), stbi_image_free);
-  if (!px) throw Error("cannot decode image '" + name + "': " + stbi_reason());
+  if (!px) throw Error("cannot decode image '" + name + "': " + decode_failure(bytes, size));
   Image img;
   img.width = w;
   img.height = h;
   img.channels = 3;
-  img.pixels.assign(px.get(), px.get() + static_cast<size_t>(w) * h * 3);
+  img.pixels.assign(px.get(), px.get() + checked_bytes({h, w}, 3, name));
   return img;
 }
 
@@ -47,12 +149,74 @@ bool probe_image_file(const std::string& path, int* width, int* height, std::str
     if (why) *why = std::string("cannot open: ") + std::strerror(errno);
     return false;
   }
+  // stb_image reads the JPEG tables before the frame header: check them first (see jpeg_huffman_tables_ok).
+  // The first 1 MiB holds the header of any ordinary file; a longer one is checked whole.
+  {
+    std::string head(size_t(1) << 20, '\0');
+    head.resize(std::fread(head.data(), 1, head.size(), f));
+    const auto* hb = reinterpret_cast<const uint8_t*>(head.data());
+    if (jpeg_start(hb, head.size()) != 0) {
+      bool ok_tables = jpeg_huffman_tables_ok(hb, head.size());
+      if (ok_tables && head.size() == (size_t(1) << 20)) {
+        std::fclose(f);
+        f = nullptr;
+        const std::string all = read_file(path);
+        ok_tables = jpeg_huffman_tables_ok(reinterpret_cast<const uint8_t*>(all.data()), all.size());
+        f = std::fopen(path.c_str(), "rb");
+        if (!f) {
+          if (why) *why = std::string("cannot open: ") + std::strerror(errno);
+          return false;
+        }
+      }
+      if (!ok_tables) {
+        std::fclose(f);
+        if (why) *why = "corrupt JPEG data (a Huffman table holds more than 256 codes)";
+        return false;
+      }
+    }
+    std::fseek(f, 0, SEEK_SET);
+  }
   int w = 0, h = 0, c = 0;
   const int ok = stbi_info_from_file(f, &w, &h, &c);
+  // The header alone passes for a truncated file; the format's end marker (or, failing that, a full decode)
+  // tells, so that a damaged image is reported at start-up and not at the final evaluation.
+  uint8_t magic[8] = {};
+  std::string tail(256, '\0');
+  std::fseek(f, 0, SEEK_SET);
+  const size_t magic_n = std::fread(magic, 1, sizeof magic, f);
+  long size = -1;
+  if (std::fseek(f, 0, SEEK_END) == 0) size = std::ftell(f);
+  if (size > 0) {
+    const long keep = std::min<long>(size, static_cast<long>(tail.size()));
+    std::fseek(f, size - keep, SEEK_SET);
+    tail.resize(std::fread(tail.data(), 1, static_cast<size_t>(keep), f));
+  } else {
+    tail.clear();
+  }
   std::fclose(f);
+  const std::string format = magic_format(magic, magic_n);
   if (!ok || w <= 0 || h <= 0) {
-    if (why) *why = "not a decodable image (" + stbi_reason() + ")";
+    if (why)
+      *why = format.empty() ? "not a decodable image (" + stbi_reason() + ")"
+                            : "corrupt or truncated " + format + " header";
     return false;
+  }
+  if (int64_t(w) * h > kMaxPixels) {
+    if (why) *why = too_large(w, h);
+    return false;
+  }
+  if (!has_format_trailer(format, tail)) {
+    try {
+      decode_image_file(path);
+    } catch (const Error& e) {
+      if (why) {
+        // e.what() is "cannot decode image '<path>': <reason>"; the caller names the path itself.
+        const std::string msg = e.what();
+        const size_t k = msg.find("': ");
+        *why = k == std::string::npos ? msg : msg.substr(k + 3);
+      }
+      return false;
+    }
   }
   if (width) *width = w;
   if (height) *height = h;

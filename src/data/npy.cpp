@@ -4,10 +4,12 @@
 #include "prism/data/npy.hpp"
 
 #include <cctype>
+#include <charconv>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
+#include "prism/core/checked.hpp"
 #include "prism/core/io.hpp"
 #include "prism/core/runtime.hpp"
 
@@ -46,27 +48,137 @@ const char* type_descr(NpyType t) {
   return "";
 }
 
-// Value of key `key` in the header dict: the text after "'key':" up to the next top-level comma or closing
-// brace.
-std::string header_value(const std::string& header, const std::string& key, const std::string& name) {
-  size_t k = header.find("'" + key + "'");
-  if (k == std::string::npos) k = header.find("\"" + key + "\"");
-  if (k == std::string::npos) throw Error(name + ": .npy header has no '" + key + "' entry: " + header);
-  size_t colon = header.find(':', k);
-  if (colon == std::string::npos) throw Error(name + ": malformed .npy header: " + header);
-  size_t i = colon + 1;
-  while (i < header.size() && header[i] == ' ') ++i;
-  int depth = 0;
-  size_t j = i;
-  for (; j < header.size(); ++j) {
-    char c = header[j];
-    if (c == '(' || c == '[') ++depth;
-    if (c == ')' || c == ']') --depth;
-    if (depth == 0 && (c == ',' || c == '}')) break;
+// The header dict, parsed strictly as the Python literal numpy writes: exactly the keys 'descr' (a string),
+// 'fortran_order' (True or False) and 'shape' (a tuple of non-negative integers), in any order, an optional
+// trailing comma, then only spaces and the closing '\n'. Anything else is rejected with the file named, so a
+// damaged header never reads as some other shape (a lenient scan read '(-20, 4)' as (20, 4)).
+struct NpyHeader {
+  std::string descr;
+  bool fortran_order = false;
+  std::vector<int64_t> shape;
+};
+
+class HeaderParser {
+ public:
+  HeaderParser(const std::string& text, const std::string& name) : s_(text), name_(name) {}
+
+  NpyHeader parse() {
+    NpyHeader h;
+    bool have_descr = false, have_fortran = false, have_shape = false;
+    skip_space();
+    expect('{', "the header dict must start with '{'");
+    for (;;) {
+      skip_space();
+      if (peek() == '}') break;
+      const std::string key = string_literal("a quoted key");
+      skip_space();
+      expect(':', "expected ':' after key '" + key + "'");
+      skip_space();
+      if (key == "descr") {
+        if (have_descr) fail("key 'descr' appears twice");
+        h.descr = string_literal("a quoted dtype for 'descr'");
+        have_descr = true;
+      } else if (key == "fortran_order") {
+        if (have_fortran) fail("key 'fortran_order' appears twice");
+        h.fortran_order = boolean();
+        have_fortran = true;
+      } else if (key == "shape") {
+        if (have_shape) fail("key 'shape' appears twice");
+        h.shape = tuple();
+        have_shape = true;
+      } else {
+        fail("unexpected key '" + key + "' (expected 'descr', 'fortran_order' and 'shape')");
+      }
+      skip_space();
+      if (peek() == ',') {
+        ++i_;
+        continue;
+      }
+      if (peek() != '}') fail("expected ',' or '}' after the value of '" + key + "'");
+    }
+    ++i_;  // '}'
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\n' || s_[i_] == '\t')) ++i_;
+    if (i_ != s_.size()) fail("unexpected text after the closing '}'");
+    if (!have_descr) fail("no 'descr' entry");
+    if (!have_fortran) fail("no 'fortran_order' entry");
+    if (!have_shape) fail("no 'shape' entry");
+    return h;
   }
-  if (depth == 0 && j < header.size() && (header[j] == ')' || header[j] == ']')) ++j;
-  return header.substr(i, j - i);
-}
+
+ private:
+  [[noreturn]] void fail(const std::string& why) const {
+    // The header is at most a few lines of text; quoting it (cut to 200 bytes) shows what was there.
+    std::string shown = s_.substr(0, 200);
+    for (char& c : shown)
+      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    throw Error(name_ + ": malformed .npy header (" + why + " at byte " + std::to_string(i_) + "): " + shown);
+  }
+  char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
+  void skip_space() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n')) ++i_;
+  }
+  void expect(char c, const std::string& why) {
+    if (peek() != c) fail(why);
+    ++i_;
+  }
+  std::string string_literal(const std::string& what) {
+    const char q = peek();
+    if (q != '\'' && q != '"') fail("expected " + what);
+    const size_t begin = ++i_;
+    while (i_ < s_.size() && s_[i_] != q) {
+      if (s_[i_] == '\\' || static_cast<unsigned char>(s_[i_]) < 0x20)
+        fail("unsupported character in " + what);
+      ++i_;
+    }
+    if (i_ >= s_.size()) fail("unterminated string in " + what);
+    return s_.substr(begin, i_++ - begin);
+  }
+  bool boolean() {
+    if (s_.compare(i_, 4, "True") == 0) {
+      i_ += 4;
+      return true;
+    }
+    if (s_.compare(i_, 5, "False") == 0) {
+      i_ += 5;
+      return false;
+    }
+    fail("'fortran_order' must be True or False");
+  }
+  std::vector<int64_t> tuple() {
+    std::vector<int64_t> dims;
+    bool comma = false;
+    expect('(', "'shape' must be a tuple such as (3, 4)");
+    for (;;) {
+      skip_space();
+      if (peek() == ')') break;
+      if (peek() == '}' || i_ >= s_.size()) fail("unclosed '(' in 'shape'");
+      if (peek() == '-') fail("negative dimension in 'shape'");
+      if (!std::isdigit(static_cast<unsigned char>(peek()))) fail("'shape' entries must be integers");
+      int64_t v = 0;
+      const char* b = s_.data() + i_;
+      auto [ptr, ec] = std::from_chars(b, s_.data() + s_.size(), v);
+      if (ec != std::errc()) fail("dimension too large in 'shape'");
+      i_ += static_cast<size_t>(ptr - b);
+      dims.push_back(v);
+      skip_space();
+      if (peek() == ',') {
+        ++i_;
+        comma = true;
+        continue;
+      }
+      if (peek() == '}' || i_ >= s_.size()) fail("unclosed '(' in 'shape'");
+      if (peek() != ')') fail("expected ',' or ')' in 'shape'");
+    }
+    // Python reads "(5)" as the integer 5, not a shape; numpy writes a 1-tuple as "(5,)".
+    if (dims.size() == 1 && !comma) fail("'shape' (n) is not a tuple; a 1-D shape is written (n,)");
+    ++i_;  // ')'
+    return dims;
+  }
+
+  const std::string& s_;
+  const std::string& name_;
+  size_t i_ = 0;
+};
 }  // namespace
 
 const char* npy_type_name(NpyType t) {
@@ -86,9 +198,7 @@ const char* npy_type_name(NpyType t) {
 }
 
 int64_t NpyArray::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  return checked_numel(shape, "npy array");
 }
 
 NpyArray parse_npy(const std::string& bytes, const std::string& name) {
@@ -110,9 +220,8 @@ NpyArray parse_npy(const std::string& bytes, const std::string& name) {
   if (bytes.size() < offset + header_len) throw Error(name + ": truncated .npy header");
   const std::string header = bytes.substr(offset, header_len);
 
-  std::string descr = header_value(header, "descr", name);
-  if (descr.size() >= 2 && (descr.front() == '\'' || descr.front() == '"'))
-    descr = descr.substr(1, descr.size() - 2);
+  const NpyHeader h = HeaderParser(header, name).parse();
+  const std::string& descr = h.descr;
   NpyArray arr;
   if (descr == "<f4" || descr == "=f4")
     arr.type = NpyType::f32;
@@ -127,28 +236,17 @@ NpyArray parse_npy(const std::string& bytes, const std::string& name) {
   else
     throw Error(name + ": unsupported .npy dtype '" + descr +
                 "' (supported: float32 '<f4', float64 '<f8', int32 '<i4', int64 '<i8', uint8 '|u1')");
-
-  const std::string fortran = header_value(header, "fortran_order", name);
-  if (fortran.find("True") != std::string::npos)
+  if (h.fortran_order)
     throw Error(name + ": Fortran-ordered .npy arrays are not supported (save with np.ascontiguousarray)");
-
-  const std::string shape = header_value(header, "shape", name);
-  size_t i = 0;
-  while (i < shape.size()) {
-    if (std::isdigit(static_cast<unsigned char>(shape[i]))) {
-      size_t j = i;
-      while (j < shape.size() && std::isdigit(static_cast<unsigned char>(shape[j]))) ++j;
-      arr.shape.push_back(std::stoll(shape.substr(i, j - i)));
-      i = j;
-    } else {
-      ++i;
-    }
-  }
-  const size_t need = static_cast<size_t>(arr.numel()) * type_size(arr.type);
+  arr.shape = h.shape;
+  const int64_t need_bytes =
+      checked_bytes(arr.shape, static_cast<int64_t>(type_size(arr.type)), name + ": .npy header");
+  const size_t need = static_cast<size_t>(need_bytes);
   const size_t have = bytes.size() - offset - header_len;
   if (have < need)
-    throw Error(name + ": truncated .npy data: shape " + shape + " of " + npy_type_name(arr.type) +
-                " needs " + std::to_string(need) + " bytes, file has " + std::to_string(have));
+    throw Error(name + ": truncated .npy data: shape " + shape_string(arr.shape) + " of " +
+                npy_type_name(arr.type) + " needs " + std::to_string(need) + " bytes, file has " +
+                std::to_string(have));
   arr.data = bytes.substr(offset + header_len, need);
   return arr;
 }
@@ -203,11 +301,9 @@ std::vector<int32_t> read_npy_labels(const std::string& path) {
 
 std::string npy_bytes(NpyType type, const std::vector<int64_t>& shape, const void* data) {
   std::string dims;
-  int64_t n = 1;
-  for (size_t i = 0; i < shape.size(); ++i) {
+  const int64_t bytes = checked_bytes(shape, static_cast<int64_t>(type_size(type)), "write_npy");
+  for (size_t i = 0; i < shape.size(); ++i)
     dims += std::to_string(shape[i]) + (shape.size() == 1 ? "," : (i + 1 < shape.size() ? ", " : ""));
-    n *= shape[i];
-  }
   std::string header =
       std::string("{'descr': '") + type_descr(type) + "', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Pad with spaces so that magic + 2 + 2 + header is a multiple of 64, ending in '\n' (format 1.0).
@@ -218,7 +314,7 @@ std::string npy_bytes(NpyType type, const std::vector<int64_t>& shape, const voi
   out.push_back(static_cast<char>(header.size() & 0xff));
   out.push_back(static_cast<char>(header.size() >> 8));
   out += header;
-  out.append(static_cast<const char*>(data), static_cast<size_t>(n) * type_size(type));
+  out.append(static_cast<const char*>(data), static_cast<size_t>(bytes));
   return out;
 }
 
@@ -228,9 +324,7 @@ void write_npy(const std::string& path, NpyType type, const std::vector<int64_t>
 
 void write_npy_f32(const std::string& path, const std::vector<int64_t>& shape,
                    const std::vector<float>& values) {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  if (n != static_cast<int64_t>(values.size()))
+  if (checked_numel(shape, "write_npy_f32") != static_cast<int64_t>(values.size()))
     throw Error("write_npy_f32: shape does not match value count");
   write_npy(path, NpyType::f32, shape, values.data());
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "prism/core/checked.hpp"
 #include "prism/core/io.hpp"
 #include "prism/core/runtime.hpp"
 
@@ -28,19 +29,7 @@ bool parse_dtype(const std::string& s, StDType* t) {
 }
 
 std::string shape_text(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
-int64_t checked_numel(const std::vector<int64_t>& shape, const std::string& where) {
-  int64_t n = 1;
-  for (int64_t d : shape) {
-    if (d < 0) throw Error(where + ": negative dimension in shape " + shape_text(shape));
-    if (d != 0 && n > INT64_MAX / d) throw Error(where + ": shape " + shape_text(shape) + " overflows");
-    n *= d;
-  }
-  return n;
+  return shape_string(s);
 }
 }  // namespace
 
@@ -77,9 +66,7 @@ size_t st_dtype_size(StDType t) {
 }
 
 int64_t StTensor::numel() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  return checked_numel(shape, "safetensors tensor");
 }
 
 // ---- building
@@ -91,8 +78,9 @@ void SafeTensors::put(const std::string& name, StDType dtype, const std::vector<
   StTensor t;
   t.dtype = dtype;
   t.shape = shape;
-  const int64_t n = checked_numel(shape, "safetensors: tensor '" + name + "'");
-  t.data.assign(static_cast<const char*>(data), static_cast<size_t>(n) * st_dtype_size(dtype));
+  const int64_t bytes =
+      checked_bytes(shape, static_cast<int64_t>(st_dtype_size(dtype)), "safetensors: tensor '" + name + "'");
+  t.data.assign(static_cast<const char*>(data), static_cast<size_t>(bytes));
   tensors[name] = std::move(t);
 }
 
@@ -205,7 +193,8 @@ std::string safetensors_bytes(const SafeTensors& st) {
   uint64_t offset = 0;
   for (const auto& [name, t] : order) {
     const uint64_t size = t->data.size();
-    if (static_cast<int64_t>(size) != t->numel() * static_cast<int64_t>(st_dtype_size(t->dtype)))
+    if (static_cast<int64_t>(size) != checked_bytes(t->shape, static_cast<int64_t>(st_dtype_size(t->dtype)),
+                                                    "safetensors: tensor '" + name + "'"))
       throw Error("safetensors: tensor '" + name + "' holds " + std::to_string(size) + " bytes for shape " +
                   shape_text(t->shape));
     header[name] = {
@@ -285,6 +274,8 @@ SafeTensors parse_safetensors(const std::string& bytes, const std::string& name)
     if (!v["shape"].is_array()) throw Error(where + ": shape is not an array");
     for (const auto& d : v["shape"]) {
       if (!d.is_number_unsigned()) throw Error(where + ": shape entries must be non-negative integers");
+      if (d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+        throw Error(where + ": shape entry " + d.dump() + " is too large");
       e.shape.push_back(d.get<int64_t>());
     }
     const auto& off = v["data_offsets"];
@@ -293,11 +284,11 @@ SafeTensors parse_safetensors(const std::string& bytes, const std::string& name)
     e.begin = off[0].get<uint64_t>();
     e.end = off[1].get<uint64_t>();
     if (e.end < e.begin) throw Error(where + ": data_offsets end < begin");
-    const int64_t numel = checked_numel(e.shape, where);
-    if (static_cast<uint64_t>(numel) * st_dtype_size(e.dtype) != e.end - e.begin)
+    // Checked: numel * element size can wrap 64 bits and match a small data_offsets range.
+    const int64_t need = checked_bytes(e.shape, static_cast<int64_t>(st_dtype_size(e.dtype)), where);
+    if (static_cast<uint64_t>(need) != e.end - e.begin)
       throw Error(where + ": shape " + shape_text(e.shape) + " of " + st_dtype_name(e.dtype) + " needs " +
-                  std::to_string(numel * static_cast<int64_t>(st_dtype_size(e.dtype))) +
-                  " bytes, data_offsets give " + std::to_string(e.end - e.begin));
+                  std::to_string(need) + " bytes, data_offsets give " + std::to_string(e.end - e.begin));
     entries.push_back(std::move(e));
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {

@@ -2,6 +2,7 @@
 // config.hpp).
 #include "prism/train/config.hpp"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -308,7 +309,18 @@ void walk(std::vector<ConfigKey>& keys, const YAML::Node& map, const std::string
     } else if (const std::string* why = ignored_reason(full)) {
       if (warnings)
         warnings->push_back(where + "official key " + full + " has no effect here (" + *why + ")");
-    } else if (value.IsMap() && is_prefix_of_any(keys, full)) {
+    } else if (is_prefix_of_any(keys, full)) {
+      // A section given a value ("SOLVER: 5") is not an unknown key: say what it must be.
+      if (!value.IsMap()) {
+        std::string example;
+        for (const ConfigKey& k : keys)
+          if (k.name.compare(0, full.size() + 1, full + ".") == 0) {
+            example = k.name.substr(full.size() + 1);
+            break;
+          }
+        throw Error(where + full + " is a section and must be a map of keys (such as " + full + "." +
+                    example + "), got " + (value.IsSequence() ? "a list" : "'" + node_text(value) + "'"));
+      }
       walk(keys, value, full, name, seen, warnings);
     } else {
       throw Error(where + unknown_key_message(keys, full));
@@ -398,6 +410,10 @@ void apply_yaml_text(Config& c, const std::string& text, const std::string& name
   YAML::Node root;
   try {
     root = YAML::Load(text);
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's message for this is "bad file", which names neither the cause nor the limit.
+    throw Error(name + ":" + std::to_string(e.mark.line + 1) + ": YAML nesting deeper than " +
+                std::to_string(e.depth()) + " levels (a config is at most a few levels deep)");
   } catch (const YAML::Exception& e) {
     throw Error(name + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
   }
@@ -415,7 +431,19 @@ void apply_yaml_text(Config& c, const std::string& text, const std::string& name
 }
 
 void apply_yaml_file(Config& c, const std::string& path, std::vector<std::string>* warnings) {
-  apply_yaml_text(c, read_file(path), path, warnings);
+  const std::string text = read_file(path);
+  // A config file with no keys at all (empty, blank or comments only) is a truncated or wrong file far more
+  // often than a request for every default, which would silently train something else.
+  bool blank = true;
+  for (size_t pos = 0; pos < text.size() && blank;) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const size_t first = text.find_first_not_of(" \t\r", pos);
+    if (first < end && text[first] != '#') blank = false;
+    pos = end + 1;
+  }
+  if (blank) throw Error(path + ": the config file is empty (it sets no keys)");
+  apply_yaml_text(c, text, path, warnings);
 }
 
 void set_config_value(Config& c, const std::string& key_name, const std::string& value) {
@@ -435,6 +463,8 @@ void set_config_value(Config& c, const std::string& key_name, const std::string&
   YAML::Node node;
   try {
     node = YAML::Load(value);
+  } catch (const YAML::DeepRecursion& e) {
+    throw Error("--set " + key_name + ": value nested deeper than " + std::to_string(e.depth()) + " levels");
   } catch (const YAML::Exception& e) {
     throw Error("--set " + key_name + ": cannot parse '" + value + "': " + e.msg);
   }

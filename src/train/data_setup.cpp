@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "prism/core/checked.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/data/datasets.hpp"
 #include "prism/dml/noise.hpp"
@@ -11,8 +12,9 @@ namespace prism {
 
 ImageTransformSpec image_transform_spec(const Config& c) {
   ImageTransformSpec s;
-  s.resize = static_cast<int>(c.input.origin_size.at(0));
-  s.crop = static_cast<int>(c.input.crop_size.at(0));
+  // Range-checked: a static_cast turned ORIGIN_SIZE 3000000000 into -1294967296.
+  s.resize = checked_narrow<int>(c.input.origin_size.at(0), "config: INPUT.ORIGIN_SIZE");
+  s.crop = checked_narrow<int>(c.input.crop_size.at(0), "config: INPUT.CROP_SIZE");
   s.scale_min = static_cast<float>(c.input.crop_scale.at(0));
   s.scale_max = static_cast<float>(c.input.crop_scale.at(1));
   s.ratio_min = static_cast<float>(c.input.crop_ratio.at(0));

@@ -25,7 +25,9 @@ struct Image {
 Image decode_image_file(const std::string& path);
 Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& name);
 
-// Reads only the header: true (with the size) when stb_image recognises the file as an image it can decode.
+// True (with the size) when the file is an image stb_image can decode: the header is read, and the end of the
+// file must hold its format's end marker (JPEG EOI, PNG IEND) — files without one (truncated, or formats
+// without a marker) are decoded in full — so a truncated image is caught here, not when it is first loaded.
 bool probe_image_file(const std::string& path, int* width = nullptr, int* height = nullptr,
                       std::string* why = nullptr);
 
