@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   prism::cli::register_noise(app);
   prism::cli::register_train(app);
   prism::cli::register_check(app);
+  prism::cli::register_sweep(app);
   try {
     prism::apply_environment();
     app.parse(argc, argv);

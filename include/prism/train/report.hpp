@@ -10,6 +10,9 @@ namespace prism {
 struct PlotSeries {
   std::string name;
   std::vector<double> x, y;  // points with non-finite y are skipped
+  // Optional error bars: y ± err[i] (empty = none; a non-finite or zero entry draws no bar). Series with
+  // error bars also get a marker at every point, since they are usually a handful of settings, not a curve.
+  std::vector<double> err;
 };
 
 // A self-contained SVG line chart (axes with ticks, grid, legend). Throws prism::Error if the write fails.
