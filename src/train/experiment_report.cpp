@@ -391,14 +391,20 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
   for (const auto& [split, type] : groups)
     for (const auto& m : {kTableMetrics[0], kTableMetrics[1]}) {
       std::vector<PlotSeries> series;
-      for (const auto& me : methods) {
+      double top_rate = 0;
+      for (const auto& st : settings) top_rate = std::max(top_rate, 100 * st.rate);
+      for (size_t k = 0; k < methods.size(); ++k) {
+        const std::string& me = methods[k];
         PlotSeries s;
         s.name = me;
+        // Methods are shifted a little apart so that their error bars at one rate do not cover each other.
+        const double dodge = (static_cast<double>(k) - 0.5 * static_cast<double>(methods.size() - 1)) *
+                             0.008 * std::max(top_rate, 10.0);
         for (const auto& st : settings) {
           if (st.split != split || (st.noise_type != type && st.noise_type != "none")) continue;
           const Stat v = cell_stat(runs, me, st, m.key);
           if (v.n == 0) continue;
-          s.x.push_back(100 * st.rate);
+          s.x.push_back(100 * st.rate + dodge);
           s.y.push_back(100 * v.mean);
           s.err.push_back(100 * v.sd);
         }
@@ -407,7 +413,8 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
       o << line_plot_svg(std::string(m.key == std::string("map_at_r") ? "MAP@R" : "P@1") + " — " + type +
                              " noise, " + split + " split",
                          "noise rate (%)",
-                         std::string(m.key == std::string("map_at_r") ? "MAP@R" : "P@1") + " (%)", series);
+                         std::string(m.key == std::string("map_at_r") ? "MAP@R" : "P@1") + " (%)", series,
+                         0.0);
     }
   o << "</div>\n";
 
