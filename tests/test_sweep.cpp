@@ -325,3 +325,24 @@ TEST_CASE("sweep: bad input fails before any run with one line naming it", "[swe
     CHECK(!fs::exists(dir));  // nothing written
   }
 }
+
+TEST_CASE("compare: writes the sweep's page and results for its methods", "[sweep][compare]") {
+  if (!fs::exists(std::string(kFashionMnist) + "/train-images-idx3-ubyte.gz"))
+    FAIL("Fashion-MNIST is not installed");
+  const std::string dir = fresh_dir("compare");
+  const std::string cfg = write_tiny_config(dir + "_cfg");
+  const auto r = run_prism("compare --config " + cfg +
+                           " --set NOISE.TYPE=symmetric --methods xbm,prism --quiet --out " + dir);
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const Csv csv = read_csv(dir + "/results.csv");
+  REQUIRE(csv.rows.size() == 2);
+  CHECK(csv.rows[0].at("method") == "xbm");
+  CHECK(csv.rows[1].at("run_dir") == "prism");
+  CHECK(std::stod(csv.rows[1].at("precision_at_1")) ==
+        read_json(dir + "/prism/summary.json")["precision_at_1"].get<double>());
+  const std::string html = prism::read_file(dir + "/report.html");
+  CHECK(html.find("<table") != std::string::npos);
+  CHECK(count_of(html, "<svg") == 6);  // P@1 and MAP@R against the rate, loss and P@1, kept and recall
+  CHECK(html.find("src=\"http") == std::string::npos);
+}

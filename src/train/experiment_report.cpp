@@ -359,6 +359,8 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
        ".charts{display:flex;flex-wrap:wrap;gap:12px} .charts svg{border:1px solid #eee}\n"
        ".note{color:#555;font-size:13px} code{background:#f3f3f3;padding:1px 4px}\n"
        "figure{margin:0 12px 12px 0;display:inline-block} figcaption{font-size:13px}\n"
+       // Three galleries to a row; nearest-neighbour scaling keeps the small images sharp.
+       "figure img{width:440px;image-rendering:pixelated}\n"
        "</style></head><body>\n";
   o << "<h1>" << escape_html(options.title) << "</h1>\n<p class=\"note\">" << runs.size() << " finished run"
     << (runs.size() == 1 ? "" : "s");
@@ -438,7 +440,10 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
        "over "
        "the batch: kept precision = clean share of the samples the loss kept; noise recall = share of the "
        "batch's "
-       "noisy samples that selection removed. Methods without selection keep everything (noise recall 0); "
+       "noisy samples that selection removed. Methods without selection keep everything (noise recall 0) "
+       "and, "
+       "with the same seeds, see the same batches, so their lines coincide and the last one drawn hides the "
+       "others; "
        "without noise flags there is nothing to draw.</p>\n";
   for (const auto& st : settings) {
     if (st.noise_type == "none") continue;
