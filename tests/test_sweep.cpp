@@ -1,8 +1,5 @@
-// `prism sweep` end to end on a tiny Fashion-MNIST grid (2 methods × 2 noise settings × 2 seeds, 4 iterations):
-// results.csv equals each cell's summary.json, table.md's mean ± std equal those computed here from the CSV, a
-// rerun skips every cell, interrupted cells (and only they) are resumed, a changed config is refused naming the
-// cell, --jobs gives the in-process results, bad input fails before any run, and report.html is one
-// self-contained page (screenshot with chromium when installed).
+// Tests of `prism sweep` and the experiment report (tag [sweep]) on a tiny Fashion-MNIST grid through the built
+// binary: results vs summaries, table statistics, reruns, resumes, refusals, --jobs, bad input, the page.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>

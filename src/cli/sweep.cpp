@@ -1,7 +1,6 @@
-// prism sweep: the grid method × noise setting × split × seed, one `prism train` run directory per cell
-// (prism::train in-process, or `prism train` child processes with --jobs), resumable cell by cell, with the
-// experiment outputs (results.csv/json, table.md, report.html) rewritten after every finished cell. Reference
-// code; docs/experiments.md.
+// prism sweep (reference code): the grid method × noise × split × seed, one prism::train run directory per
+// cell (in-process, or `prism train` children with --jobs), resumable per cell, with the experiment outputs
+// rewritten after every finished cell. docs/experiments.md.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>

@@ -1,8 +1,6 @@
-// The outputs of an experiment made of several finished runs (reference code): results.csv / results.json (one
-// row per run: its grid coordinates, every summary.json field, its directory), table.md (mean ± standard
-// deviation over seeds per method × setting) and report.html (one self-contained page: the tables, metrics
-// against noise rate, training and selection curves, retrieval galleries). `prism sweep` and `prism compare`
-// write them; docs/experiments.md describes the files.
+// Experiment outputs over finished run directories (reference code): results.csv/json (one row per run),
+// table.md (mean ± sd over seeds, methods × settings) and the self-contained report.html. Written by `prism
+// sweep` and `prism compare`; the files are described in docs/experiments.md.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
