@@ -360,7 +360,7 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
        ".note{color:#555;font-size:13px} code{background:#f3f3f3;padding:1px 4px}\n"
        "figure{margin:0 12px 12px 0;display:inline-block} figcaption{font-size:13px}\n"
        // Three galleries to a row; nearest-neighbour scaling keeps the small images sharp.
-       "figure img{width:440px;image-rendering:pixelated}\n"
+       "figure img{width:420px;image-rendering:pixelated}\n"
        "</style></head><body>\n";
   o << "<h1>" << escape_html(options.title) << "</h1>\n<p class=\"note\">" << runs.size() << " finished run"
     << (runs.size() == 1 ? "" : "s");
