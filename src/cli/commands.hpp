@@ -11,4 +11,5 @@ void register_select(CLI::App& app);         // select.cpp
 void register_noise(CLI::App& app);          // noise.cpp
 void register_train(CLI::App& app);          // train.cpp: `prism train`, `prism compare`
 void register_check(CLI::App& app);          // check.cpp: `prism check`
+void register_sweep(CLI::App& app);          // sweep.cpp: `prism sweep`
 }  // namespace prism::cli

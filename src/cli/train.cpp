@@ -12,6 +12,7 @@
 #include "prism/core/runtime.hpp"
 #include "prism/dml/methods.hpp"
 #include "prism/train/config.hpp"
+#include "prism/train/experiment_report.hpp"
 #include "prism/train/trainer.hpp"
 
 namespace prism::cli {
@@ -165,10 +166,18 @@ void register_train(CLI::App& app) {
       runs.push_back(train(configs[i], opt));
     }
     print_table(runs);
+    // The same page and tables as `prism sweep` writes, read back from the run directories.
+    std::vector<ExperimentRun> done;
+    for (const TrainSummary& s : runs) done.push_back(experiment_run_of(s.out_dir));
+    ExperimentReportOptions report;
+    report.title = "prism compare: " + std::filesystem::path(c.config).stem().string();
+    report.command = "prism compare --config " + c.config + " --methods " + c.methods + " --out " + c.out;
+    write_experiment_report(c.out, done, report);
     std::printf(
         "run directories: %s/{%s} — each has summary.json, metrics.jsonl and report/ "
-        "(loss.svg, retrieval.svg, kept_ratio.svg, selection.svg, gallery.png)\n",
-        c.out.c_str(), c.methods.c_str());
+        "(loss.svg, retrieval.svg, kept_ratio.svg, selection.svg, gallery.png)\n"
+        "all runs on one page: %s/report.html (and results.csv, results.json, table.md)\n",
+        c.out.c_str(), c.methods.c_str(), c.out.c_str());
   });
 }
 

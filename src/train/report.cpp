@@ -54,7 +54,7 @@ std::string fmt(double v) {
 }  // namespace
 
 std::string line_plot_svg(const std::string& title, const std::string& x_label, const std::string& y_label,
-                          const std::vector<PlotSeries>& series) {
+                          const std::vector<PlotSeries>& series, double x_include_lo, double x_include_hi) {
   // The legend sits under the x-axis label, one entry per line, so long names never cover the curves.
   const double legend_line = 17;
   const double W = 640, left = 70, right = 20, top = 40;
@@ -64,11 +64,14 @@ std::string line_plot_svg(const std::string& title, const std::string& x_label, 
   for (const auto& s : series)
     for (size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
       if (!std::isfinite(s.y[i]) || !std::isfinite(s.x[i])) continue;
+      const double e = i < s.err.size() && std::isfinite(s.err[i]) ? std::fabs(s.err[i]) : 0.0;
       x0 = std::min(x0, s.x[i]), x1 = std::max(x1, s.x[i]);
-      y0 = std::min(y0, s.y[i]), y1 = std::max(y1, s.y[i]);
+      y0 = std::min(y0, s.y[i] - e), y1 = std::max(y1, s.y[i] + e);
     }
   if (!(x0 <= x1)) x0 = 0, x1 = 1, y0 = 0, y1 = 1;
-  if (x1 == x0) x1 = x0 + 1;
+  if (std::isfinite(x_include_lo)) x0 = std::min(x0, x_include_lo);
+  if (std::isfinite(x_include_hi)) x1 = std::max(x1, x_include_hi);
+  if (x1 == x0) x0 -= 0.5, x1 += 0.5;  // a single x in the middle, not on the frame
   if (y1 == y0) y0 -= 0.5, y1 += 0.5;
   const double pad = 0.05 * (y1 - y0);
   y0 -= pad, y1 += pad;
@@ -105,6 +108,18 @@ std::string line_plot_svg(const std::string& title, const std::string& x_label, 
       if (!std::isfinite(s.y[i]) || !std::isfinite(s.x[i])) continue;
       pts << X(s.x[i]) << ',' << Y(s.y[i]) << ' ';
       ++count;
+    }
+    for (size_t i = 0; i < s.err.size() && i < s.x.size() && i < s.y.size(); ++i) {
+      if (!std::isfinite(s.y[i]) || !std::isfinite(s.x[i])) continue;
+      const double e = std::isfinite(s.err[i]) ? std::fabs(s.err[i]) : 0.0;
+      if (e > 0) {  // a vertical bar with caps
+        const double x = X(s.x[i]), lo = Y(s.y[i] - e), hi = Y(s.y[i] + e);
+        o << "<path d=\"M" << x << ',' << lo << "V" << hi << "M" << x - 4 << ',' << lo << "h8M" << x - 4
+          << ',' << hi << "h8\" stroke=\"" << color << "\" stroke-width=\"1.2\" fill=\"none\"/>\n";
+      }
+      if (count > 1)
+        o << "<circle cx=\"" << X(s.x[i]) << "\" cy=\"" << Y(s.y[i]) << "\" r=\"2.5\" fill=\"" << color
+          << "\"/>\n";
     }
     if (count == 1) {
       std::string p = pts.str();

@@ -1,6 +1,7 @@
 // Outputs a person can look at: SVG line plots of training curves and a PNG retrieval gallery (queries and
 // their nearest neighbours with green/red frames). Reference code; writes are atomic.
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,11 +11,16 @@ namespace prism {
 struct PlotSeries {
   std::string name;
   std::vector<double> x, y;  // points with non-finite y are skipped
+  // Optional error bars: y ± err[i] (empty = none; a non-finite or zero entry draws no bar). Series with
+  // error bars also get a marker at every point, since they are usually a handful of settings, not a curve.
+  std::vector<double> err;
 };
 
 // A self-contained SVG line chart (axes with ticks, grid, legend). Throws prism::Error if the write fails.
+// The x axis spans the data and, when given (finite), x_include_lo / x_include_hi (e.g. 0 for noise rates).
 std::string line_plot_svg(const std::string& title, const std::string& x_label, const std::string& y_label,
-                          const std::vector<PlotSeries>& series);
+                          const std::vector<PlotSeries>& series, double x_include_lo = NAN,
+                          double x_include_hi = NAN);
 void write_line_plot_svg(const std::string& path, const std::string& title, const std::string& x_label,
                          const std::string& y_label, const std::vector<PlotSeries>& series);
 
