@@ -22,8 +22,7 @@ void check(cublasStatus_t status, const char* call, const char* op) {
               cublasGetStatusString(status) + ")");
 }
 
-// ---- caching allocator
-// ---------------------------------------------------------------------------------------
+// ---- caching allocator ------------------------------------------------------------------------------------
 
 size_t DeviceAllocator::size_class(size_t bytes) {
   constexpr size_t kSmall = 512, kLarge = size_t(1) << 20;
@@ -89,8 +88,7 @@ DeviceAllocator::~DeviceAllocator() {
     for (void* b : blocks) cudaFree(b);
 }
 
-// ---- backend memory
-// ------------------------------------------------------------------------------------------
+// ---- backend memory ---------------------------------------------------------------------------------------
 
 void* CudaBackend::alloc(size_t bytes) {
   return alloc_.alloc(bytes, "tensor allocation");

@@ -112,8 +112,7 @@ class Backend {
   int num_threads() const { return threads_.load(std::memory_order_relaxed); }  // >= 1
   void set_num_threads(int n) { threads_.store(n > 0 ? n : 1, std::memory_order_relaxed); }
 
-  // ---- memory
-  // ------------------------------------------------------------------------------------------------
+  // ---- memory ---------------------------------------------------------------------------------------------
   virtual void* alloc(size_t bytes) = 0;
   virtual void dealloc(void* p, size_t bytes) = 0;
   virtual void upload(void* dst, const void* host_src, size_t bytes) = 0;
@@ -122,23 +121,20 @@ class Backend {
   virtual void fill_f32(float* x, float value, int64_t n) = 0;
   virtual void fill_i32(int32_t* x, int32_t value, int64_t n) = 0;
 
-  // ---- gemm
-  // -------------------------------------------------------------------------------------------------- C[M,N]
-  // = alpha · op(A)[M,K] · op(B)[K,N], row-major; op(A) = A (M×K) or Aᵀ (A stored K×M) per trans_a. Exact:
-  // the reduction in `order`, then one multiply by alpha (skipped when alpha == 1).
+  // ---- gemm -----------------------------------------------------------------------------------------------
+  // C[M,N] = alpha · op(A)[M,K] · op(B)[K,N], row-major; op(A) = A (M×K) or Aᵀ (A stored K×M) per trans_a.
+  // Exact: the reduction in `order`, then one multiply by alpha (skipped when alpha == 1).
   virtual void gemm(float* C, const float* A, const float* B, int64_t M, int64_t N, int64_t K, bool trans_a,
                     bool trans_b, float alpha, GemmOrder order) = 0;
 
-  // ---- conv (im2col lowering)
-  // ------------------------------------------------------------------------------- col[(n·OH + oh)·OW + ow,
-  // (c·KH + ky)·KW + kx] = in[n, c, oh·s − p + ky, ow·s − p + kx] (0 outside).
+  // ---- conv (im2col lowering) -----------------------------------------------------------------------------
+  // col[(n·OH + oh)·OW + ow, (c·KH + ky)·KW + kx] = in[n, c, oh·s − p + ky, ow·s − p + kx] (0 outside).
   virtual void im2col(float* col, const float* in, const Conv2dShape& s) = 0;
   // The adjoint, written as a gather: din[n,c,y,x] = Σ over (ky, kx) ascending of the col entries that read
   // it.
   virtual void col2im(float* din, const float* col, const Conv2dShape& s) = 0;
 
-  // ---- elementwise
-  // -------------------------------------------------------------------------------------------
+  // ---- elementwise ----------------------------------------------------------------------------------------
   virtual void unary_forward(UnaryOp op, float* out, const float* in, int64_t n) = 0;
   // din = dout · f'(in); `out` is the forward output (used by exp, sqrt). ReLU'(0) = 0.
   virtual void unary_backward(UnaryOp op, float* din, const float* dout, const float* in, const float* out,
@@ -149,8 +145,7 @@ class Backend {
   virtual void broadcast_binary(BinaryOp op, float* out, const float* a, const float* b, int64_t outer,
                                 int64_t mid, int64_t inner) = 0;
 
-  // ---- reductions (exact: chunks of kReduceChunk in index order, chunk partials added in order)
-  // ---------------
+  // ---- reductions (exact: chunks of kReduceChunk in index order, chunk partials added in order) -----------
   virtual void reduce_sum(float* out1, const float* in, int64_t n) = 0;
   // out[m] = Σ_{o,i} in[o, m, i], the axis taken in the order o·inner + i.
   virtual void reduce_mid(float* out, const float* in, int64_t outer, int64_t mid, int64_t inner) = 0;
@@ -159,9 +154,9 @@ class Backend {
   // out[b, c, r] = in[b, r, c] for each of `batch` matrices.
   virtual void transpose(float* out, const float* in, int64_t batch, int64_t rows, int64_t cols) = 0;
 
-  // ---- pooling
-  // ----------------------------------------------------------------------------------------------- Max over
-  // the window; ties keep the first in (ky, kx) order; padding is −inf. argmax holds the flat input index.
+  // ---- pooling --------------------------------------------------------------------------------------------
+  // Max over the window; ties keep the first in (ky, kx) order; padding is −inf. argmax holds the flat input
+  // index.
   virtual void maxpool2d_forward(float* out, int32_t* argmax, const float* in, const Pool2dShape& s) = 0;
   // Gather: din[n,c,y,x] = Σ over windows (oh, ow ascending) whose argmax is (y, x) of dout.
   virtual void maxpool2d_backward(float* din, const float* dout, const int32_t* argmax,
@@ -170,9 +165,8 @@ class Backend {
   virtual void avgpool2d_forward(float* out, const float* in, const Pool2dShape& s) = 0;
   virtual void avgpool2d_backward(float* din, const float* dout, const Pool2dShape& s) = 0;
 
-  // ---- batch norm (channels at axis 1; x viewed as [N, C, HW])
-  // ------------------------------------------------ mean[c] = Σx / M; var[c] = Σ (x − mean)² / M (biased),
-  // both chunked over the M = N·HW axis.
+  // ---- batch norm (channels at axis 1; x viewed as [N, C, HW]) --------------------------------------------
+  // mean[c] = Σx / M; var[c] = Σ (x − mean)² / M (biased), both chunked over the M = N·HW axis.
   virtual void batchnorm_stats(float* mean, float* var, const float* x, int64_t n, int64_t c, int64_t hw) = 0;
   // y = fma(gamma, (x − mean) · invstd, beta), invstd = 1 / sqrt(var + eps).
   virtual void batchnorm_forward(float* y, const float* x, const float* mean, const float* var,
@@ -187,9 +181,8 @@ class Backend {
   virtual void batchnorm_update_running(float* running_mean, float* running_var, const float* mean,
                                         const float* var, float momentum, int64_t count, int64_t c) = 0;
 
-  // ---- row-wise L2 normalisation
-  // ------------------------------------------------------------------------------ norm[r] = max(sqrt(Σ x²),
-  // eps), y = x / norm.
+  // ---- row-wise L2 normalisation --------------------------------------------------------------------------
+  // norm[r] = max(sqrt(Σ x²), eps), y = x / norm.
   virtual void l2_normalize_forward(float* y, float* norm, const float* x, int64_t rows, int64_t dim,
                                     float eps) = 0;
   // dx = (dy − y·(y·dy)) / norm.
@@ -198,17 +191,16 @@ class Backend {
   // out[r, :] = softmax(in[r, :]) with the row max subtracted.
   virtual void softmax_rows(float* out, const float* in, int64_t rows, int64_t cols) = 0;
 
-  // ---- optimizers (torch.optim semantics; weight decay added to the gradient)
-  // --------------------------------
+  // ---- optimizers (torch.optim semantics; weight decay added to the gradient) -----------------------------
   virtual void sgd_update(float* param, float* momentum_buf, const float* grad, int64_t n,
                           const SgdParams& p) = 0;
   virtual void adam_update(float* param, float* m, float* v, const float* grad, int64_t n,
                            const AdamParams& p) = 0;
 
-  // ---- fused metric-learning kernels
-  // ------------------------------------------------------------------------- Contrastive loss rows:
-  // row_loss[i] = Σ_j [y_i = y'_j, s_ij < 1 − pos_eps](1 − s_ij) + [y_i ≠ y'_j, s_ij > margin] s_ij over
-  // columns with col_mask ≠ 0, for rows with row_mask ≠ 0 (others 0). Masks may be null (= all on).
+  // ---- fused metric-learning kernels ----------------------------------------------------------------------
+  // Contrastive loss rows: row_loss[i] = Σ_j [y_i = y'_j, s_ij < 1 − pos_eps](1 − s_ij) + [y_i ≠ y'_j, s_ij >
+  // margin] s_ij over columns with col_mask ≠ 0, for rows with row_mask ≠ 0 (others 0). Masks may be null (=
+  // all on).
   virtual void contrastive_forward(float* row_loss, const float* sim, const int32_t* row_labels,
                                    const int32_t* col_labels, const int32_t* row_mask,
                                    const int32_t* col_mask, int64_t rows, int64_t cols, float margin,

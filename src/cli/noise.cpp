@@ -1,4 +1,4 @@
-// prism noise: writes a noisy copy of a training set's labels — symmetric or small-cluster (DESIGN §4) — from
+// prism noise: writes a noisy copy of a training set's labels — symmetric or small-cluster (DESIGN §4.8) — from
 // a PRISM CSV list (noisy list + optional cleaned twin + flags), from Fashion-MNIST IDX labels or from .npy
 // labels (noisy labels + flags as .npy). Reference wiring of dml::symmetric_noise / dml::small_cluster_noise.
 #include <cstdio>

@@ -13,8 +13,7 @@
 
 namespace prism {
 
-// ---- Dataset
-// ------------------------------------------------------------------------------------------------------
+// ---- Dataset ----------------------------------------------------------------------------------------------
 
 int32_t Dataset::num_classes() const {
   int32_t m = -1;
@@ -79,8 +78,7 @@ std::vector<int32_t> Dataset::compact_labels() {
   return remap_labels_contiguous(labels_);
 }
 
-// ---- SubsetDataset
-// ------------------------------------------------------------------------------------------------
+// ---- SubsetDataset ----------------------------------------------------------------------------------------
 
 SubsetDataset::SubsetDataset(DatasetPtr parent, std::vector<int64_t> indices)
     : parent_(std::move(parent)), indices_(std::move(indices)) {
@@ -111,8 +109,7 @@ DatasetPtr make_subset(DatasetPtr parent, std::vector<int64_t> indices) {
   return std::make_shared<SubsetDataset>(std::move(parent), std::move(indices));
 }
 
-// ---- index lists
-// --------------------------------------------------------------------------------------------------
+// ---- index lists ------------------------------------------------------------------------------------------
 
 std::vector<int64_t> class_half_indices(const std::vector<int32_t>& labels, bool first_half) {
   std::vector<int32_t> distinct = labels;
@@ -160,8 +157,7 @@ std::vector<int64_t> random_subset_indices(int64_t total, int64_t n, uint64_t se
   return perm;
 }
 
-// ---- noise hook
-// ---------------------------------------------------------------------------------------------------
+// ---- noise hook -------------------------------------------------------------------------------------------
 
 void apply_noise(Dataset& dataset, const NoiseGenerator& generator) {
   if (!generator) throw Error(dataset.describe() + ": no noise generator connected");

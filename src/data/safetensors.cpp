@@ -69,8 +69,7 @@ int64_t StTensor::numel() const {
   return checked_numel(shape, "safetensors tensor");
 }
 
-// ---- building
-// -----------------------------------------------------------------------------------------------------
+// ---- building ---------------------------------------------------------------------------------------------
 
 void SafeTensors::put(const std::string& name, StDType dtype, const std::vector<int64_t>& shape,
                       const void* data) {
@@ -121,8 +120,7 @@ void SafeTensors::put_u8(const std::string& name, const std::vector<int64_t>& sh
   put(name, StDType::U8, shape, v.data());
 }
 
-// ---- reading
-// ------------------------------------------------------------------------------------------------------
+// ---- reading ----------------------------------------------------------------------------------------------
 
 const StTensor& SafeTensors::at(const std::string& name) const {
   auto it = tensors.find(name);
@@ -174,8 +172,7 @@ const std::string& SafeTensors::meta(const std::string& key) const {
   return it->second;
 }
 
-// ---- serialisation
-// ------------------------------------------------------------------------------------------------
+// ---- serialisation ----------------------------------------------------------------------------------------
 
 std::string safetensors_bytes(const SafeTensors& st) {
   std::vector<std::pair<std::string, const StTensor*>> order;

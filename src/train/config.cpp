@@ -20,8 +20,7 @@
 
 namespace prism {
 
-// ---- the key table
-// ------------------------------------------------------------------------------------------------
+// ---- the key table ----------------------------------------------------------------------------------------
 
 std::vector<ConfigKey> config_keys(Config& c) {
   // Grouped by section in output order: config_to_yaml nests consecutive keys that share a prefix.
@@ -192,8 +191,7 @@ std::string unknown_key_message(const std::vector<ConfigKey>& keys, const std::s
   return msg;
 }
 
-// ---- scalar parsing
-// -------------------------------------------------------------------------------------------
+// ---- scalar parsing ---------------------------------------------------------------------------------------
 
 bool parse_int(const std::string& s, int64_t* v) {
   const char* b = s.data();
@@ -328,8 +326,7 @@ void walk(std::vector<ConfigKey>& keys, const YAML::Node& map, const std::string
   }
 }
 
-// ---- output
-// -----------------------------------------------------------------------------------------------------
+// ---- output -----------------------------------------------------------------------------------------------
 
 std::string quote(const std::string& s) {
   std::string out = "\"";
@@ -388,8 +385,7 @@ std::vector<std::string> split_dots(const std::string& s) {
 
 }  // namespace
 
-// ---- public functions
-// ---------------------------------------------------------------------------------------------
+// ---- public functions -------------------------------------------------------------------------------------
 
 std::vector<float> Config::resolved_mean() const {
   if (!input.pixel_mean.empty()) return std::vector<float>(input.pixel_mean.begin(), input.pixel_mean.end());

@@ -41,8 +41,7 @@ class Tensor {
   Tensor() = default;
   explicit Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}
 
-  // ---- construction (uninitialised unless named otherwise)
-  // --------------------------------------------------
+  // ---- construction (uninitialised unless named otherwise) ------------------------------------------------
   static Tensor empty(const Shape& shape, DType dtype = DType::f32, DeviceType device = DeviceType::cpu);
   static Tensor zeros(const Shape& shape, DType dtype = DType::f32, DeviceType device = DeviceType::cpu);
   static Tensor full(const Shape& shape, float value, DeviceType device = DeviceType::cpu);
@@ -51,8 +50,7 @@ class Tensor {
   static Tensor from_vector_i32(const Shape& shape, const std::vector<int32_t>& values,
                                 DeviceType device = DeviceType::cpu);
 
-  // ---- metadata
-  // ------------------------------------------------------------------------------------------------
+  // ---- metadata -------------------------------------------------------------------------------------------
   bool defined() const { return impl_ != nullptr; }
   const Shape& shape() const;
   int64_t dim() const { return static_cast<int64_t>(shape().size()); }
@@ -66,8 +64,7 @@ class Tensor {
   Backend& backend_for(Op op) const;
   std::string describe() const;  // "f32[64, 128] on cpu"
 
-  // ---- data
-  // ----------------------------------------------------------------------------------------------------
+  // ---- data -----------------------------------------------------------------------------------------------
   float* data_f32();
   const float* data_f32() const;
   int32_t* data_i32();
@@ -87,8 +84,7 @@ class Tensor {
   void fill(float value);
   bool same_storage(const Tensor& other) const;
 
-  // ---- autograd
-  // -----------------------------------------------------------------------------------------------
+  // ---- autograd -------------------------------------------------------------------------------------------
   bool requires_grad() const;
   Tensor& set_requires_grad(bool on = true);
   Tensor grad() const;  // undefined until a backward pass reaches it

@@ -1,7 +1,7 @@
 // The cross-batch memory (XBM) of PRISM: a ring buffer of (embedding, label, sample index) with capacity K,
 // plus the class centers (mean memory row of each class) kept equal to the current contents. Reference code:
 // embeddings live on the device as a Tensor and are written with copy_rows (core/ops.hpp); labels and sample
-// indices live on the host (labels also as a device i32 copy for the loss kernels). Semantics: DESIGN §4;
+// indices live on the host (labels also as a device i32 copy for the loss kernels). Semantics: DESIGN §4.2;
 // docs/prism.md.
 #pragma once
 #include <cstdint>
@@ -28,7 +28,7 @@ class MemoryBank {
 
   // The filled rows in slot order, [size, dim] (slots 0..size−1; the ring fills from slot 0, so they are a
   // prefix). A view of the ring storage: a later enqueue overwrites it, so enqueue only after the backward
-  // pass that used it (DESIGN §4's iteration order).
+  // pass that used it (DESIGN §4.5's iteration order).
   Tensor embeddings() const;
   Tensor labels_device() const;                 // i32 [size], same view semantics
   std::vector<int32_t> labels() const;          // host copy, [size]
