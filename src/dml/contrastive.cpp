@@ -49,14 +49,16 @@ Tensor contrastive_loss_from_similarity(const Tensor& sim, const Tensor& row_lab
   require(divisor == divisor, "divisor is NaN");
   if (!(divisor > 0.0f) || R == 0 || C == 0) return zero_loss(sim.device());
 
-  Backend& be = sim.backend();
+  // Each kernel through backend_for, which refuses one the backend does not support (naming op and device).
   Tensor row_loss = Tensor::empty({R}, DType::f32, sim.device());
-  be.contrastive_forward(row_loss.data_f32(), sim.data_f32(), row_labels.data_i32(), col_labels.data_i32(),
-                         ptr_or_null(row_mask), ptr_or_null(col_mask), R, C, opt.margin, opt.pos_eps);
+  sim.backend_for(Op::contrastive_forward)
+      .contrastive_forward(row_loss.data_f32(), sim.data_f32(), row_labels.data_i32(), col_labels.data_i32(),
+                           ptr_or_null(row_mask), ptr_or_null(col_mask), R, C, opt.margin, opt.pos_eps);
   Tensor total = Tensor::empty({1}, DType::f32, sim.device());
-  be.reduce_sum(total.data_f32(), row_loss.data_f32(), R);
+  sim.backend_for(Op::reduce_sum).reduce_sum(total.data_f32(), row_loss.data_f32(), R);
   Tensor loss = Tensor::empty({1}, DType::f32, sim.device());
-  be.binary_scalar(BinaryOp::div, loss.data_f32(), total.data_f32(), divisor, 1);
+  sim.backend_for(Op::binary_scalar)
+      .binary_scalar(BinaryOp::div, loss.data_f32(), total.data_f32(), divisor, 1);
 
   Tensor S = sim.detach();
   record(loss, "contrastive", {sim},
@@ -65,9 +67,10 @@ Tensor contrastive_loss_from_similarity(const Tensor& sim, const Tensor& row_lab
            // pair.
            const float scale = g.item() / divisor;
            Tensor dsim = Tensor::empty({R, C}, DType::f32, S.device());
-           S.backend().contrastive_backward(dsim.data_f32(), S.data_f32(), row_labels.data_i32(),
-                                            col_labels.data_i32(), ptr_or_null(row_mask),
-                                            ptr_or_null(col_mask), R, C, opt.margin, opt.pos_eps, scale);
+           S.backend_for(Op::contrastive_backward)
+               .contrastive_backward(dsim.data_f32(), S.data_f32(), row_labels.data_i32(),
+                                     col_labels.data_i32(), ptr_or_null(row_mask), ptr_or_null(col_mask), R,
+                                     C, opt.margin, opt.pos_eps, scale);
            return std::vector<Tensor>{dsim};
          });
   return loss;
