@@ -276,23 +276,6 @@ std::string table_md_of(const std::vector<LoadedRun>& runs, const ExperimentRepo
 
 // ---- the page ------------------------------------------------------------------------------------------------
 
-std::string escape_html(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<')
-      out += "&lt;";
-    else if (c == '>')
-      out += "&gt;";
-    else if (c == '&')
-      out += "&amp;";
-    else if (c == '"')
-      out += "&quot;";
-    else
-      out += c;
-  }
-  return out;
-}
-
 std::string base64(const std::string& bytes) {
   static const char* tab = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
@@ -348,7 +331,7 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
   const auto settings = settings_in_order(runs);
   std::ostringstream o;
   o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>"
-    << escape_html(options.title)
+    << escape_markup(options.title)
     << "</title>\n<style>\n"
        "body{font-family:sans-serif;margin:24px;color:#222;max-width:1400px}\n"
        "h1{font-size:22px} h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ccc} "
@@ -362,19 +345,19 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
        // Three galleries to a row; nearest-neighbour scaling keeps the small images sharp.
        "figure img{width:420px;image-rendering:pixelated}\n"
        "</style></head><body>\n";
-  o << "<h1>" << escape_html(options.title) << "</h1>\n<p class=\"note\">" << runs.size() << " finished run"
+  o << "<h1>" << escape_markup(options.title) << "</h1>\n<p class=\"note\">" << runs.size() << " finished run"
     << (runs.size() == 1 ? "" : "s");
   if (options.planned_runs > static_cast<int64_t>(runs.size()))
     o << " of " << options.planned_runs
       << " planned (a partial sweep: the page is rewritten after every run)";
-  o << "; methods: " << escape_html([&] {
+  o << "; methods: " << escape_markup([&] {
     std::string s;
     for (const auto& m : methods) s += (s.empty() ? "" : ", ") + m;
     return s;
   }())
     << ". All numbers are the final model's test retrieval, in percent; mean ± sample standard deviation "
        "over seeds; the best mean of each column is bold.";
-  if (!options.command.empty()) o << "<br>Made by <code>" << escape_html(options.command) << "</code>";
+  if (!options.command.empty()) o << "<br>Made by <code>" << escape_markup(options.command) << "</code>";
   o << "</p>\n";
 
   o << "<h2>Results</h2>\n";
@@ -431,7 +414,7 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
       loss.push_back(mean_curve(runs, me, st, nullptr, "loss", 1));
       p1.push_back(mean_curve(runs, me, st, "eval", "precision_at_1", 100));
     }
-    o << "<h3>" << escape_html(st.name()) << "</h3>\n<div class=\"charts\">\n"
+    o << "<h3>" << escape_markup(st.name()) << "</h3>\n<div class=\"charts\">\n"
       << line_plot_svg("Training loss — " + st.name(), "iteration", "loss", loss)
       << line_plot_svg("Test P@1 — " + st.name(), "iteration", "P@1 (%)", p1) << "</div>\n";
   }
@@ -452,7 +435,7 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
       kept.push_back(mean_curve(runs, me, st, nullptr, "kept_precision", 100));
       recall.push_back(mean_curve(runs, me, st, nullptr, "noise_recall", 100));
     }
-    o << "<h3>" << escape_html(st.name()) << "</h3>\n<div class=\"charts\">\n"
+    o << "<h3>" << escape_markup(st.name()) << "</h3>\n<div class=\"charts\">\n"
       << line_plot_svg("Kept precision — " + st.name(), "iteration", "kept precision (%)", kept)
       << line_plot_svg("Noise recall — " + st.name(), "iteration", "noise recall (%)", recall) << "</div>\n";
   }
@@ -463,7 +446,7 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
        "class, "
        "red: another class.</p>\n";
   for (const auto& st : settings) {
-    o << "<h3>" << escape_html(st.name()) << "</h3>\n<div>\n";
+    o << "<h3>" << escape_markup(st.name()) << "</h3>\n<div>\n";
     for (const auto& me : methods) {
       const LoadedRun* pick = nullptr;
       for (const auto& r : runs)
@@ -471,9 +454,9 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
             (!pick || r.at.seed < pick->at.seed))
           pick = &r;
       if (!pick) continue;
-      o << "<figure><img alt=\"retrieval gallery of " << escape_html(me) << "\" src=\"data:image/png;base64,"
-        << base64(pick->gallery_png) << "\"><figcaption>" << escape_html(me) << ", seed " << pick->at.seed
-        << "</figcaption></figure>\n";
+      o << "<figure><img alt=\"retrieval gallery of " << escape_markup(me)
+        << "\" src=\"data:image/png;base64," << base64(pick->gallery_png) << "\"><figcaption>"
+        << escape_markup(me) << ", seed " << pick->at.seed << "</figcaption></figure>\n";
     }
     o << "</div>\n";
   }
@@ -486,11 +469,11 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
       return std::isfinite(v) ? fixed2(100 * v) : std::string("–");
     };
     const double secs = number_of(r.summary, "train_seconds");
-    o << "<tr><th>" << escape_html(r.at.method) << "</th><td>" << escape_html(setting_of(r.at).name())
+    o << "<tr><th>" << escape_markup(r.at.method) << "</th><td>" << escape_markup(setting_of(r.at).name())
       << "</td><td>" << r.at.seed << "</td><td>" << pct("precision_at_1") << "</td><td>" << pct("map_at_r")
       << "</td><td>" << pct("kept_precision") << "</td><td>" << pct("noise_recall") << "</td><td>"
       << (std::isfinite(secs) ? fixed2(secs) : "–") << "</td><td style=\"text-align:left\">"
-      << escape_html(shown_dir(r.at.run_dir, base_dir)) << "</td></tr>\n";
+      << escape_markup(shown_dir(r.at.run_dir, base_dir)) << "</td></tr>\n";
   }
   o << "</table>\n</body></html>\n";
   return o.str();

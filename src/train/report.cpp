@@ -18,21 +18,6 @@ namespace {
 const char* kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                          "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 
-std::string escape_xml(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '<')
-      out += "&lt;";
-    else if (c == '>')
-      out += "&gt;";
-    else if (c == '&')
-      out += "&amp;";
-    else
-      out += c;
-  }
-  return out;
-}
-
 // "Nice" tick step (1, 2 or 5 × 10^k) giving about `target` ticks over [lo, hi].
 double tick_step(double lo, double hi, int target) {
   double raw = (hi - lo) / std::max(target, 1);
@@ -52,6 +37,23 @@ std::string fmt(double v) {
   return buf;
 }
 }  // namespace
+
+std::string escape_markup(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else if (c == '"')
+      out += "&quot;";
+    else
+      out += c;
+  }
+  return out;
+}
 
 std::string line_plot_svg(const std::string& title, const std::string& x_label, const std::string& y_label,
                           const std::vector<PlotSeries>& series, double x_include_lo, double x_include_hi) {
@@ -82,7 +84,7 @@ std::string line_plot_svg(const std::string& title, const std::string& x_label, 
   o << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" viewBox=\"0 0 "
     << W << ' ' << H << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
   o << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  o << "<text x=\"" << W / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" << escape_xml(title)
+  o << "<text x=\"" << W / 2 << "\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">" << escape_markup(title)
     << "</text>\n";
   const double xs = tick_step(x0, x1, 8), ys = tick_step(y0, y1, 6);
   for (double t = std::ceil(x0 / xs) * xs; t <= x1 + 1e-9 * xs; t += xs)
@@ -96,9 +98,9 @@ std::string line_plot_svg(const std::string& title, const std::string& x_label, 
   o << "<rect x=\"" << left << "\" y=\"" << top << "\" width=\"" << W - left - right << "\" height=\""
     << H - top - bottom << "\" fill=\"none\" stroke=\"#333\"/>\n";
   o << "<text x=\"" << (left + W - right) / 2 << "\" y=\"" << H - bottom + 36 << "\" text-anchor=\"middle\">"
-    << escape_xml(x_label) << "</text>\n";
+    << escape_markup(x_label) << "</text>\n";
   o << "<text transform=\"translate(16," << (top + H - bottom) / 2
-    << ") rotate(-90)\" text-anchor=\"middle\">" << escape_xml(y_label) << "</text>\n";
+    << ") rotate(-90)\" text-anchor=\"middle\">" << escape_markup(y_label) << "</text>\n";
   for (size_t k = 0; k < series.size(); ++k) {
     const auto& s = series[k];
     const char* color = kColors[k % (sizeof kColors / sizeof *kColors)];
@@ -132,7 +134,7 @@ std::string line_plot_svg(const std::string& title, const std::string& x_label, 
     const double ly = H - bottom + 50 + legend_line * static_cast<double>(k);
     o << "<line x1=\"" << left << "\" y1=\"" << ly - 4 << "\" x2=\"" << left + 22 << "\" y2=\"" << ly - 4
       << "\" stroke=\"" << color << "\" stroke-width=\"2\"/><text x=\"" << left + 28 << "\" y=\"" << ly
-      << "\">" << escape_xml(s.name) << "</text>\n";
+      << "\">" << escape_markup(s.name) << "</text>\n";
   }
   o << "</svg>\n";
   return o.str();

@@ -8,6 +8,9 @@
 
 namespace prism {
 
+// Text for SVG and HTML: < > & and " as entities (the SVG plots and the report pages share it).
+std::string escape_markup(const std::string& s);
+
 struct PlotSeries {
   std::string name;
   std::vector<double> x, y;  // points with non-finite y are skipped
