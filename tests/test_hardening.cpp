@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -14,6 +15,7 @@
 #include "dml_test_util.hpp"
 #include "prism/core/checked.hpp"
 #include "prism/core/io.hpp"
+#include "prism/core/ops.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/data/datasets.hpp"
 #include "prism/data/idx.hpp"
@@ -572,4 +574,21 @@ TEST_CASE("image hardening: a header claiming gigapixels is refused before alloc
   std::string why;
   REQUIRE(!probe_image_file(dir / "big.gif", nullptr, nullptr, &why));
   CHECK_THAT(why, Contains("larger than the limit"));
+}
+
+// Defect 8 of the probe: Σ x² overflowed float for |x| ≳ 1e19 and such rows became 0.
+TEST_CASE("l2 normalise hardening: rows whose squared sum overflows float still get unit length",
+          "[hardening]") {
+  for (prism::Mode m : {prism::Mode::exact, prism::Mode::fast}) {
+    prism::ScopedMode mode(m);
+    const prism::Tensor x = prism::Tensor::from_vector({3, 2}, {3e19f, 4e19f, -3e38f, 3e38f, 0.3f, 0.4f});
+    const std::vector<float> y = prism::l2_normalize(x).to_vector();
+    INFO("mode " << prism::mode_name(m));
+    CHECK(y[0] == Approx(0.6f).epsilon(1e-6));
+    CHECK(y[1] == Approx(0.8f).epsilon(1e-6));
+    CHECK(y[2] == Approx(-0.70710678f).epsilon(1e-6));
+    CHECK(y[3] == Approx(0.70710678f).epsilon(1e-6));
+    CHECK(y[4] ==
+          0.3f / std::sqrt(std::fma(0.4f, 0.4f, 0.3f * 0.3f)));  // an ordinary row: the plain definition
+  }
 }

@@ -686,6 +686,20 @@ void add_normalize_cases(std::vector<Case>& cs) {
                     be.l2_normalize_backward(p.f(3), p.f(0), p.f(1), p.f(2), s.rows, s.dim, eps);
                   },
                   kTolSum});
+    if (s.rows == 7) {
+      // Rows whose Σ x² overflows float (|x| up to 3e38): the scaled branch, on every backend alike.
+      cs.push_back({Op::l2_normalize_forward,
+                    os.str() + " (|x| ~ 1e19..3e38: Σx² overflows)",
+                    {fin("x", n), fout("y", n), fout("norm", s.rows)},
+                    [s](Host& h, InputRng& rng) {
+                      for (int64_t i = 0; i < s.rows * s.dim; ++i)
+                        h.f(0)[i] = rng.uniform(-1.0f, 1.0f) * (i % 2 ? 3e38f : 1e19f);
+                    },
+                    [s, eps](Backend& be, const Ptrs& p) {
+                      be.l2_normalize_forward(p.f(1), p.f(2), p.f(0), s.rows, s.dim, eps);
+                    },
+                    kTolSum});
+    }
     cs.push_back({Op::softmax_rows,
                   "in[" + std::to_string(s.rows) + "," + std::to_string(s.dim) + "]",
                   {fin("in", n), fout("out", n)},

@@ -6,13 +6,31 @@
 namespace prism::kern {
 
 // norm = max(sqrt(Σ x²), eps) with Σ one fma chain over the row (a dot product, DESIGN §3 rule 2); y = x /
-// norm.
+// norm. When Σ x² overflows (|x| ≳ 1e19 in float) while every x is finite, the row is scaled by m = max |x|
+// first: y = (x/m) / sqrt(Σ (x/m)²), the sum again one fma chain, norm = m · sqrt(Σ (x/m)²) — so such rows get
+// unit length instead of x / inf = 0. Rows that do not overflow never take that branch (their bits are the
+// plain definition's).
 template <class T>
 PRISM_HD void l2_normalize_row(T* y, T* norm, const T* x, int64_t dim, T eps, int64_t r) {
   const T* xr = x + r * dim;
   T ss = T(0);
   for (int64_t j = 0; j < dim; ++j) ss = fma_t<T>(xr[j], xr[j], ss);
   T nrm = sqrt_t<T>(ss);
+  if (nrm - nrm != T(0)) {  // inf (overflow, or an infinite x) or NaN
+    T m = T(0);
+    for (int64_t j = 0; j < dim; ++j) {
+      const T a = xr[j] < T(0) ? -xr[j] : xr[j];
+      m = a > m ? a : m;  // a NaN x leaves m alone; the NaN reaches y below
+    }
+    if (m - m == T(0) && m > T(0)) {  // every x finite: the sum overflowed
+      T scaled = T(0);
+      for (int64_t j = 0; j < dim; ++j) scaled = fma_t<T>(xr[j] / m, xr[j] / m, scaled);
+      const T s = sqrt_t<T>(scaled);
+      norm[r] = m * s;  // may itself be inf beyond the float range; y is computed without it
+      for (int64_t j = 0; j < dim; ++j) y[r * dim + j] = (xr[j] / m) / s;
+      return;
+    }
+  }
   if (!(nrm > eps)) nrm = eps;  // also catches NaN-free zero rows
   norm[r] = nrm;
   for (int64_t j = 0; j < dim; ++j) y[r * dim + j] = xr[j] / nrm;
