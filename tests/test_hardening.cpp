@@ -189,6 +189,14 @@ TEST_CASE("npy hardening: prism eval / select on a wrapping shape fail with the 
                          q(dir / "l.npy") + " --embeddings " + q(dir / "e.npy") + " --labels " +
                          q(dir / "l.npy") + " --num-classes 2 --noise-rate 0.25"),
       {"neg.npy", "negative dimension"});
+  // Defect 8b: finite but huge rows with --no-normalize overflowed the similarities and the samples were
+  // removed on NaN probabilities without a word.
+  write_npy_f32(dir / "huge.npy", {4, 2}, {3e38f, 3e38f, -3e38f, 3e38f, 3e38f, -3e38f, 1e38f, 1e38f});
+  require_one_line_error(
+      dmltest::run_prism("select --memory-embeddings " + q(dir / "huge.npy") + " --memory-labels " +
+                         q(dir / "l.npy") + " --embeddings " + q(dir / "huge.npy") + " --labels " +
+                         q(dir / "l.npy") + " --num-classes 2 --noise-rate 0.25 --no-normalize"),
+      {"huge.npy", "overflow", "--no-normalize"});
   // A directory where a file is expected is named as a directory (it read as an empty file).
   require_one_line_error(
       dmltest::run_prism("eval --embeddings " + q(dir.path.string()) + " --labels " + q(dir / "l.npy")),

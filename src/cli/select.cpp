@@ -3,6 +3,7 @@
 // of the batch are printed (a table sorted by probability, or JSON). Reference wiring of dml::MemoryBank +
 // dml::Selector.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 
@@ -95,6 +96,14 @@ void run_select(const SelectArgs& a) {
   bank.enqueue(M, ym, {});
   dml::Selector selector(cfg);
   const dml::Selection s = selector.select(0, F, y, &bank, flags.empty() ? nullptr : &flags);
+  // NaN probabilities rank lowest and are removed; the inputs are finite (read_embeddings checks), so a NaN
+  // here means the similarities overflowed: unnormalised rows (--no-normalize) with |f·w| beyond float make
+  // softmax compute inf − inf. Say so instead of removing samples on it.
+  for (size_t i = 0; i < s.p_clean.size(); ++i)
+    if (std::isnan(s.p_clean[i]))
+      throw Error("select: the clean probability of sample " + std::to_string(i) + " of " + a.embeddings +
+                  " is NaN although every input is finite: its similarities overflow float" +
+                  (a.no_normalize ? " (drop --no-normalize, or scale the embeddings)" : ""));
 
   std::vector<int64_t> removed;
   for (size_t i = 0; i < s.keep.size(); ++i)
