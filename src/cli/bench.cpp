@@ -9,11 +9,11 @@
 
 #include "cli/commands.hpp"
 #include "cli/runtime_options.hpp"
-#include "prism/core/timing.hpp"
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/random.hpp"
 #include "prism/core/runtime.hpp"
+#include "prism/core/timing.hpp"
 
 namespace prism::cli {
 

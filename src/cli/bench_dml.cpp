@@ -10,10 +10,10 @@
 
 #include "cli/commands.hpp"
 #include "cli/runtime_options.hpp"
-#include "prism/core/timing.hpp"
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/random.hpp"
+#include "prism/core/timing.hpp"
 #include "prism/dml/metrics.hpp"
 #include "prism/dml/sampler.hpp"
 #include "prism/dml/selector.hpp"

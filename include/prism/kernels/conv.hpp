@@ -2,8 +2,8 @@
 // convolution it must reproduce. Column index order (c, ky, kx) is the canonical k order of the conv's fma
 // chain.
 #pragma once
-#include "prism/kernels/params.hpp"
 #include "prism/kernels/hd.hpp"
+#include "prism/kernels/params.hpp"
 
 namespace prism::kern {
 

@@ -2,8 +2,8 @@
 // CPU kernel, the tiled CUDA kernel — must reproduce gemm_one bit for bit: same k order, same fma chain, same
 // chunking.
 #pragma once
-#include "prism/kernels/params.hpp"
 #include "prism/kernels/hd.hpp"
+#include "prism/kernels/params.hpp"
 
 namespace prism::kern {
 

@@ -3,8 +3,8 @@
 #pragma once
 #include <cmath>
 
-#include "prism/kernels/params.hpp"
 #include "prism/kernels/elementwise.hpp"
+#include "prism/kernels/params.hpp"
 
 namespace prism::kern {
 

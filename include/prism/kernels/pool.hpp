@@ -1,8 +1,8 @@
 // Max and average pooling, reference definition of one output (forward) and one input (backward, as a
 // gather), host and device. Planes are [N·C] × H × W; argmax holds the index y·W + x inside the plane.
 #pragma once
-#include "prism/kernels/params.hpp"
 #include "prism/kernels/hd.hpp"
+#include "prism/kernels/params.hpp"
 
 namespace prism::kern {
 

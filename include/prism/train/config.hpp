@@ -50,10 +50,10 @@ struct Config {
   } xbm;
 
   struct Noise {
-    double noise_rate = 0.5;              // NOISE.NOISE_RATE (official): R, the share selection removes
-    int64_t window_size = 30;             // NOISE.WINDOW_SIZE (official): τ of sTRM
-    int64_t warm_up = 0;                  // NOISE.WARM_UP (official): iterations before selection starts
-    std::string method = "prism";         // NOISE.METHOD: a row of dml::methods()
+    double noise_rate = 0.5;                   // NOISE.NOISE_RATE (official): R, the share selection removes
+    int64_t window_size = 30;                  // NOISE.WINDOW_SIZE (official): τ of sTRM
+    int64_t warm_up = 0;                       // NOISE.WARM_UP (official): iterations before selection starts
+    std::string method = "prism";              // NOISE.METHOD: a row of dml::methods()
     std::string clean_probability = "center";  // NOISE.CLEAN_PROBABILITY: a row of dml::clean_forms()
     std::string type = "none";            // NOISE.TYPE: none | symmetric | small-cluster (generated noise)
     std::optional<double> inject_rate{};  // NOISE.INJECT_RATE: rate of generated noise (null = NOISE_RATE)
