@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "prism/core/io.hpp"
 #include "prism/core/runtime.hpp"
@@ -24,19 +25,13 @@ const char* kLoss = "loss/";
 const char* kChecksum = "checksum_crc32";
 
 // The whole text as one number, or an error naming the file and the metadata key ("5abc" is not 5).
-int64_t parse_integer(const std::string& path, const std::string& key, const std::string& text) {
-  int64_t v = 0;
+template <class T>
+T parse_number(const std::string& path, const std::string& key, const std::string& text) {
+  T v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || end != text.data() + text.size() || text.empty())
-    throw Error(path + ": metadata '" + key + "' = '" + text + "' is not an integer");
-  return v;
-}
-
-double parse_double(const std::string& path, const std::string& key, const std::string& text) {
-  double v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || end != text.data() + text.size() || text.empty())
-    throw Error(path + ": metadata '" + key + "' = '" + text + "' is not a number");
+    throw Error(path + ": metadata '" + key + "' = '" + text + "' is not " +
+                (std::is_integral_v<T> ? "an integer" : "a number"));
   return v;
 }
 
@@ -130,12 +125,12 @@ int64_t load_checkpoint(const std::string& path, TrainState& state, const std::s
   }
   for (const auto& [key, text] : st.metadata) {
     if (starts_with(key, kScalar))
-      opt.scalars[key.substr(std::string(kScalar).size())] = parse_double(path, key, text);
+      opt.scalars[key.substr(std::string(kScalar).size())] = parse_number<double>(path, key, text);
     else if (starts_with(key, kInt))
-      dml_state.ints[key.substr(std::string(kInt).size())] = parse_integer(path, key, text);
+      dml_state.ints[key.substr(std::string(kInt).size())] = parse_number<int64_t>(path, key, text);
   }
   if (!st.metadata.count("iteration")) throw Error(path + ": metadata has no 'iteration'");
-  const int64_t iteration = parse_integer(path, "iteration", st.meta("iteration"));
+  const int64_t iteration = parse_number<int64_t>(path, "iteration", st.meta("iteration"));
   if (iteration < 0) throw Error(path + ": metadata 'iteration' is negative (" + st.meta("iteration") + ")");
   state.model->load_state(model);
   if (state.loss_parameters)

@@ -166,9 +166,9 @@ StepResult TrainingRun::step(const Batch& batch) {
   r.loss = loss.item();
   const float emb_sum = sum(emb.detach()).item();
   if (!std::isfinite(r.loss) || !std::isfinite(emb_sum))
-    throw Error(std::string(std::isfinite(r.loss) ? "the embeddings became non-finite"
-                                                  : "the loss became " + std::to_string(r.loss)) +
-                " at iteration " + std::to_string(it + 1));
+    throw DivergedError(std::string(std::isfinite(r.loss) ? "the embeddings became non-finite"
+                                                          : "the loss became " + std::to_string(r.loss)) +
+                        " at iteration " + std::to_string(it + 1));
   r.batch_loss = batch_term.item();
   if (memory_term.defined()) {
     r.memory_loss = memory_term.item();

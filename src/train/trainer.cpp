@@ -221,7 +221,7 @@ TrainSummary train(const Config& cfg, const TrainOptions& options) {
     StepResult r;
     try {
       r = run.step(batch);
-    } catch (const Error& e) {
+    } catch (const DivergedError& e) {  // only divergence gets the learning-rate hint
       throw Error(std::string(e.what()) + "; stopping (" +
                   (fs::exists(checkpoint_path) ? "the last checkpoint in " + out + " is intact"
                                                : "no checkpoint was written yet") +

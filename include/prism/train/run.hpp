@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "prism/core/runtime.hpp"
 #include "prism/core/tensor.hpp"
 #include "prism/data/dataset.hpp"
 #include "prism/dml/loss.hpp"
@@ -22,6 +23,11 @@
 #include "prism/train/config.hpp"
 
 namespace prism {
+
+// The step's loss or embeddings became non-finite (the usual cause: a learning rate too large).
+struct DivergedError : Error {
+  using Error::Error;
+};
 
 // Running totals of the selection statistics over the iterations that count: from XBM.START_ITERATION on
 // for methods with memory, every iteration otherwise. They are part of the checkpoint, so a resumed run
