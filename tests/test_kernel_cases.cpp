@@ -387,7 +387,7 @@ void add_reduce_cases(std::vector<Case>& cs) {
                   "n=" + std::to_string(n) + (spread ? " spread" : ""),
                   {fin("in", n), fout("out", 1)},
                   spread ? fill_spread : none,
-                  [n](Backend& be, const Ptrs& p) { be.reduce_sum(p.f(1), p.f(0), n); },
+                  [n = n](Backend& be, const Ptrs& p) { be.reduce_sum(p.f(1), p.f(0), n); },
                   kTolSum});
   cs.push_back(large({Op::reduce_sum,
                       "n=3000000 spread",
@@ -638,7 +638,7 @@ void add_batchnorm_cases(std::vector<Case>& cs) {
                     h.uniform(1, 0.0f, 2.0f, rng);
                     h.uniform(3, 0.0f, 2.0f, rng);
                   },
-                  [c, count, momentum](Backend& be, const Ptrs& p) {
+                  [c = c, count = count, momentum = momentum](Backend& be, const Ptrs& p) {
                     be.batchnorm_update_running(p.f(0), p.f(1), p.f(2), p.f(3), momentum, count, c);
                   },
                   kTolUlp});
