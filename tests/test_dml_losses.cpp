@@ -102,7 +102,7 @@ TEST_CASE("multi_similarity: pytorch-metric-learning golden values (loss + miner
   }
 }
 
-TEST_CASE("softtriple: pytorch-metric-learning golden values (SoftTripleLoss + SparseCentersRegularizer)",
+TEST_CASE("softtriple: pytorch-metric-learning golden values (SoftTripleLoss + the original regulariser)",
           "[dml][losses]") {
   const Mode mode = GENERATE(Mode::exact, Mode::fast);
   ScopedMode sm(mode);

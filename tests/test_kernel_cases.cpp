@@ -950,7 +950,7 @@ Case softtriple_reg_case(Op op, int64_t classes, int64_t K, int64_t dim) {
           os.str(),
           args,
           [dim](Host& h, InputRng& rng) {
-            // Unit rows, as the loss passes them (2 s ≤ 2 up to rounding; the clamp's side of 2 s = 2 shows).
+            // Unit rows, as the loss passes them (dim 1: the two centers coincide, s = ±1).
             h.uniform(0, -1.0f, 1.0f, rng);
             for (int64_t g = 0; g * dim < h.n(0); ++g) {
               double ss = 0;

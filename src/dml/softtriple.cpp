@@ -82,7 +82,7 @@ Tensor softtriple_center_regulariser(const Tensor& unit_centers, int64_t classes
   Tensor dfac = Tensor::empty({G, K}, DType::f32, unit_centers.device());
   unit_centers.backend_for(Op::softtriple_reg_forward)
       .softtriple_reg_forward(reg.data_f32(), dfac.data_f32(), unit_centers.data_f32(), classes, K, D);
-  // pml's DivisorReducer: the sum over the C·K(K−1)/2 pairs divided by 2 × that count.
+  // The original code's divisor (and pml's DivisorReducer's): the C·K(K−1)/2 pairs' sum over 2 × their count.
   const float divisor = static_cast<float>(classes * K * (K - 1));
   Tensor out = scalar_over(reg, divisor);
   Tensor W = unit_centers.detach();

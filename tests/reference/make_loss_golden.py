@@ -15,8 +15,11 @@ How prism's divisors map onto pml's reducers (MeanReducer for both losses: the m
   - multi-similarity memory loss: pml on the kept rows against the memory (ref_emb / ref_labels, mined the
     same way), times kept / n: prism divides the memory term by the whole batch size n (DESIGN §4.1), pml by
     the rows it was given.
-  - SoftTriple: pml on the kept rows (mean over them) plus tau times pml's SparseCentersRegularizer on the
-    centers (weight_regularizer, weight_reg_weight = tau): pml's SoftTripleLoss has no regulariser of its own.
+  - SoftTriple: pml on the kept rows (mean over them) plus tau times the centre regulariser of the original code
+    (idstcv/SoftTriple, loss/SoftTriple.py): sum over same-class center pairs t < u of sqrt(2 + 1e-5 - 2 s_tu)
+    / (C K (K - 1)) on the normalised centers. pml's SoftTripleLoss has no regulariser of its own; its
+    SparseCentersRegularizer adds FLT_MIN instead of 1e-5 (an infinite gradient where two centers coincide),
+    so prism follows the original there.
 Both losses use pml's default distance, CosineSimilarity, which normalises rows (and centers); the inputs
 here are not unit length, so the gradients also go through that normalisation. Inputs are redrawn until no
 pair lies within 1e-3 of a mining threshold, where float rounding could flip it between implementations.
@@ -25,7 +28,7 @@ import os
 
 import numpy as np
 import torch
-from pytorch_metric_learning import losses, miners, regularizers
+from pytorch_metric_learning import losses, miners
 
 MAGIC = 0x50524953  # "PRIS"
 VERSION = 1
@@ -97,18 +100,28 @@ def multi_similarity(f, y, v, ym, keep):
     return batch, fb.grad, memory, fm.grad
 
 
+def original_regulariser(fc, classes):
+    """idstcv/SoftTriple's regulariser on the centers (columns of fc), as its forward computes it."""
+    centers = torch.nn.functional.normalize(fc, p=2, dim=0)
+    sim_center = centers.t().matmul(centers)
+    weight = torch.zeros(classes * K, classes * K, dtype=torch.bool)
+    for i in range(classes):
+        for j in range(K):
+            weight[i * K + j, i * K + j + 1:(i + 1) * K] = True
+    return torch.sum(torch.sqrt(2.0 + 1e-5 - 2.0 * sim_center[weight])) / (classes * K * (K - 1.0))
+
+
 def softtriple(f, y, keep, classes, seed):
     d = f.shape[1]
     rng = np.random.default_rng(seed)
     centers = rng.standard_normal((classes * K, d)).astype(np.float32)  # row c*K + t: center t of class c
     kb = torch.tensor(keep.astype(bool))
-    reg = regularizers.SparseCentersRegularizer(num_classes=classes, centers_per_class=K)
     loss_fn = losses.SoftTripleLoss(num_classes=classes, embedding_size=d, centers_per_class=K, la=LA,
-                                    gamma=GAMMA, margin=DELTA, weight_regularizer=reg, weight_reg_weight=TAU)
+                                    gamma=GAMMA, margin=DELTA)
     with torch.no_grad():
         loss_fn.fc.copy_(torch.tensor(centers.T))  # pml stores the centers as the columns of fc [d, C*K]
     fs = torch.tensor(f, requires_grad=True)
-    loss = loss_fn(fs[kb], torch.tensor(y)[kb].long())
+    loss = loss_fn(fs[kb], torch.tensor(y)[kb].long()) + TAU * original_regulariser(loss_fn.fc, classes)
     loss.backward()
     print(f"softtriple: {loss.item():.7f} (kept {int(keep.sum())} of {len(keep)})")
     return centers, loss, fs.grad, loss_fn.fc.grad.t().contiguous()

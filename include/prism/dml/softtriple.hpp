@@ -22,8 +22,8 @@ struct SoftTripleOptions {
 Tensor softtriple_loss_from_similarity(const Tensor& sim, const Tensor& labels, const Tensor& row_mask,
                                        float divisor, int64_t classes, int64_t K, const SoftTripleParams& p);
 
-// The centre regulariser of pytorch-metric-learning's SparseCentersRegularizer: Σ over classes and pairs t < u
-// of its unit centers of sqrt(2 + FLT_MIN − min(2 w_t·w_u, 2)), divided by classes·K·(K − 1). unit_centers
+// The centre regulariser of the original SoftTriple code: Σ over classes and pairs t < u of its unit centers of
+// sqrt(2 + 1e-5 − 2 w_t·w_u), divided by classes·K·(K − 1) (pml's divisor too). unit_centers
 // [classes·K, d] (differentiable). K < 2 → 0.
 Tensor softtriple_center_regulariser(const Tensor& unit_centers, int64_t classes, int64_t K);
 

@@ -57,9 +57,19 @@ PRISM_HD T segment_mean_one(const T* in, const int32_t* order, const int32_t* of
 // without positives no negative). With a_k = α(λ − s_ik), b_j = β(s_ij − λ) over the kept pairs,
 //   loss_i = (m_p + log D_p) / α + (m_n + log D_n) / β,  m = max(0, max of the exponents),
 //   D = e^{−m} + Σ e^{x − m} (the "1 +" of log(1 + Σ e^x), shifted by m; the sum in the canonical chunks).
-// The row statistics are saved for the backward pass in this layout:
-enum MsStat : int { ms_min_pos, ms_max_neg, ms_max_pos_exp, ms_pos_denom, ms_max_neg_exp, ms_neg_denom };
-inline constexpr int64_t kMsStats = 6;
+// The row statistics are saved for the backward pass in this layout (the extremes are 0 when their set is
+// empty, and flagged, so the statistics of finite similarities are finite):
+enum MsStat : int {
+  ms_min_pos,
+  ms_max_neg,
+  ms_has_pos,
+  ms_has_neg,
+  ms_max_pos_exp,
+  ms_pos_denom,
+  ms_max_neg_exp,
+  ms_neg_denom
+};
+inline constexpr int64_t kMsStats = 8;
 
 template <class T>
 PRISM_HD T inf_t() {
@@ -76,8 +86,8 @@ PRISM_HD int ms_pair_sign(const int32_t* row_labels, const int32_t* col_labels, 
 // Whether pair (i, j) of sign `sign` and similarity s survives the mining, given the row's saved extremes.
 template <class T>
 PRISM_HD bool ms_mined(int sign, T s, const T* st, T epsilon) {
-  if (sign > 0) return s - epsilon < st[ms_max_neg];
-  if (sign < 0) return s + epsilon > st[ms_min_pos];
+  if (sign > 0) return st[ms_has_neg] != T(0) && s - epsilon < st[ms_max_neg];
+  if (sign < 0) return st[ms_has_pos] != T(0) && s + epsilon > st[ms_min_pos];
   return false;
 }
 
@@ -92,15 +102,20 @@ PRISM_HD void ms_row(T* row_loss, T* stats, const T* sim, const int32_t* row_lab
   if (row_mask && !row_mask[i]) return;
   const T* s = sim + i * cols;
   const T alpha = T(p.alpha), beta = T(p.beta), base = T(p.base), eps = T(p.epsilon);
-  // Extremes over all pairs (NaN similarities compare false and are never mined).
+  // Extremes over all pairs (NaN similarities compare false: never an extreme, never mined).
   T min_pos = inf_t<T>(), max_neg = -inf_t<T>();
+  bool has_pos = false, has_neg = false;
   for (int64_t j = 0; j < cols; ++j) {
     const int sign = ms_pair_sign(row_labels, col_labels, col_mask, p.skip_diagonal, i, j);
+    has_pos |= sign > 0;
+    has_neg |= sign < 0;
     if (sign > 0 && s[j] < min_pos) min_pos = s[j];
     if (sign < 0 && s[j] > max_neg) max_neg = s[j];
   }
-  st[ms_min_pos] = min_pos;
-  st[ms_max_neg] = max_neg;
+  st[ms_has_pos] = has_pos ? T(1) : T(0);
+  st[ms_has_neg] = has_neg ? T(1) : T(0);
+  st[ms_min_pos] = has_pos ? min_pos : T(0);
+  st[ms_max_neg] = has_neg ? max_neg : T(0);
   T m_p = T(0), m_n = T(0);
   for (int64_t j = 0; j < cols; ++j) {
     const int sign = ms_pair_sign(row_labels, col_labels, col_mask, p.skip_diagonal, i, j);
@@ -218,15 +233,18 @@ PRISM_HD T softtriple_grad_one(const T* sim, const T* row_lse, const int32_t* la
   return T(p.la) * dlogit * (pt * (T(1) + gamma_inv * (sc[t] - S))) * scale;
 }
 
-// The centre regulariser of SoftTriple, as pytorch-metric-learning's SparseCentersRegularizer computes it:
-// over the pairs t < u of one class's unit centers w (rows of centers [C·K, d]),
-//   f(s_tu) = sqrt(2 + FLT_MIN − min(2 s_tu, 2)),  s_tu = w_t · w_u (one fma chain over d).
-// Row g = c·K + t: reg[g] = Σ_{u > t} f(s_tu), and dfac[g, u] = f'(s_tu) for every u of the class (0 for u =
-// t, and where the clamp is active: 2 s_tu > 2), saved for the backward pass.
+// The centre regulariser of SoftTriple as the original code computes it (idstcv/SoftTriple): over the pairs
+// t < u of one class's unit centers w (rows of centers [C·K, d]),
+//   f(s_tu) = sqrt(2 + 1e-5 − 2 s_tu) = sqrt(‖w_t − w_u‖² + 1e-5),  s_tu = w_t · w_u (one fma chain over d).
+// The 1e-5 keeps f'(s) = −1/f(s) finite where two centers coincide — the regulariser pulls a class's centers
+// together, so they do (pml's SparseCentersRegularizer adds FLT_MIN instead, which vanishes next to 2 in float
+// and gives an infinite gradient there). Row g = c·K + t: reg[g] = Σ_{u > t} f(s_tu), and dfac[g, u] = f'(s_tu)
+// for every u of the class (0 for u = t), saved for the backward pass.
 template <class T>
 PRISM_HD void softtriple_reg_row(T* reg, T* dfac, const T* centers, int64_t K, int64_t dim, int64_t g) {
   const int64_t c = g / K, t = g % K;
   const T* wt = centers + g * dim;
+  const T two_plus_eps = T(2) + T(1e-5f);
   T total = T(0);
   for (int64_t u = 0; u < K; ++u) {
     T* df = dfac + g * K + u;
@@ -237,9 +255,8 @@ PRISM_HD void softtriple_reg_row(T* reg, T* dfac, const T* centers, int64_t K, i
     const T* wu = centers + (c * K + u) * dim;
     T dot = T(0);
     for (int64_t d = 0; d < dim; ++d) dot = fma_t<T>(wt[d], wu[d], dot);
-    const T two_s = T(2) * dot;
-    const T root = sqrt_t<T>(T(2) + T(bits_float(0x00800000u)) - (two_s < T(2) ? two_s : T(2)));
-    *df = two_s <= T(2) ? -(T(1) / root) : T(0);  // d/ds sqrt(2 + tiny − 2s); torch's clamp passes at 2s = 2
+    const T root = sqrt_t<T>(two_plus_eps - T(2) * dot);
+    *df = -(T(1) / root);
     if (u > t) total = total + root;
   }
   reg[g] = total;
