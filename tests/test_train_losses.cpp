@@ -89,20 +89,27 @@ TEST_CASE("train: multi_similarity and softtriple with --method xbm and prism, e
   INFO(loss << " × " << method << " (" << mode << "): P@1 " << s.precision_at_1 << ", MAP@R " << s.map_at_r);
   CHECK(s.finished);
   CHECK(s.precision_at_1 > 0.3);  // far above chance (0.1) after 40 iterations
-  int memory_records = 0;
+  int memory_records = 0, positive_memory_records = 0;
   for (const auto& r : read_metrics(dir)) {
     if (!r.contains("batch_loss")) continue;
     CHECK(std::isfinite(r["batch_loss"].get<double>()));
     if (r.contains("memory_loss") && r["memory_loss"].is_number()) {
+      const double memory_term = r["memory_loss"].get<double>();
       ++memory_records;
-      // multi-similarity takes the memory as columns; softtriple takes none (its memory term is 0).
-      if (loss == "softtriple")
-        CHECK(r["memory_loss"].get<double>() == 0.0);
-      else
-        CHECK(r["memory_loss"].get<double>() > 0.0);
+      positive_memory_records += memory_term > 0.0;
+      CHECK(memory_term >= 0.0);
     }
   }
-  CHECK(memory_records > 0);
+  INFO(positive_memory_records << " of " << memory_records
+                               << " steps with memory have a positive memory loss");
+  CHECK(memory_records > 20);
+  // softtriple takes no memory columns (its memory term is always 0); multi-similarity does — 0 only in a step
+  // where no batch sample has a positive in the memory (then nothing is mined, e.g. a young memory holding
+  // other classes than the batch).
+  if (loss == "softtriple")
+    CHECK(positive_memory_records == 0);
+  else
+    CHECK(positive_memory_records > memory_records / 2);
 }
 
 TEST_CASE("train: softtriple's centers are trained, checkpointed and resumed bit for bit (exact)",
