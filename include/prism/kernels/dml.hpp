@@ -166,24 +166,21 @@ PRISM_HD T ms_grad_one(const T* sim, const T* stats, const int32_t* row_labels, 
 // Per class: p_t = softmax_t(s_t / γ) (max subtracted), S_c = Σ_t p_t s_t. Logits l_c = λ(S_c − δ[c = y_i]);
 // loss_i = lse_i − l_{y_i} with lse_i = M + log Σ_c e^{l_c − M}, M = max_c l_c (cross-entropy).
 
-// S_c of row `s` for class c; the center weights p_t go to `prob` when it is not null.
+// S_c of row `s` for class c.
 template <class T>
-PRISM_HD T softtriple_class_sim(const T* s, int64_t c, int64_t K, T gamma_inv, T* prob) {
+PRISM_HD T softtriple_class_sim(const T* s, int64_t c, int64_t K, T gamma_inv) {
   const T* sc = s + c * K;
   T mx = gamma_inv * sc[0];
   for (int64_t t = 1; t < K; ++t) mx = gamma_inv * sc[t] > mx ? gamma_inv * sc[t] : mx;
   const T denom =
       chunked_reduce<T>(K, [&](int64_t t, T acc) { return acc + exp_t<T>(gamma_inv * sc[t] - mx); });
-  return chunked_reduce<T>(K, [&](int64_t t, T acc) {
-    const T pt = exp_t<T>(gamma_inv * sc[t] - mx) / denom;
-    if (prob) prob[t] = pt;
-    return acc + pt * sc[t];
-  });
+  return chunked_reduce<T>(
+      K, [&](int64_t t, T acc) { return acc + (exp_t<T>(gamma_inv * sc[t] - mx) / denom) * sc[t]; });
 }
 
 template <class T>
 PRISM_HD T softtriple_logit(const T* s, int32_t label, int64_t c, int64_t K, const SoftTripleParams& p) {
-  const T S = softtriple_class_sim<T>(s, c, K, T(p.gamma_inv), nullptr);
+  const T S = softtriple_class_sim<T>(s, c, K, T(p.gamma_inv));
   return T(p.la) * (c == label ? S - T(p.margin) : S);
 }
 
@@ -227,7 +224,7 @@ PRISM_HD T softtriple_grad_one(const T* sim, const T* row_lse, const int32_t* la
   const T denom =
       chunked_reduce<T>(K, [&](int64_t u, T acc) { return acc + exp_t<T>(gamma_inv * sc[u] - mx); });
   const T pt = exp_t<T>(gamma_inv * sc[t] - mx) / denom;
-  const T S = softtriple_class_sim<T>(s, c, K, gamma_inv, nullptr);
+  const T S = softtriple_class_sim<T>(s, c, K, gamma_inv);
   const T l = T(p.la) * (c == y ? S - T(p.margin) : S);
   const T dlogit = exp_t<T>(l - row_lse[i]) - (c == y ? T(1) : T(0));
   return T(p.la) * dlogit * (pt * (T(1) + gamma_inv * (sc[t] - S))) * scale;
