@@ -171,6 +171,42 @@ class ReferenceBackend : public Backend {
       dsim[idx] = kern::contrastive_grad_one(sim, row_labels, col_labels, row_mask, col_mask, cols, margin,
                                              pos_eps, scale, idx);
   }
+  void multi_similarity_forward(float* row_loss, float* row_stats, const float* sim,
+                                const int32_t* row_labels, const int32_t* col_labels, const int32_t* row_mask,
+                                const int32_t* col_mask, int64_t rows, int64_t cols,
+                                const MultiSimilarityParams& p) override {
+    for (int64_t i = 0; i < rows; ++i)
+      kern::ms_row<float>(row_loss, row_stats, sim, row_labels, col_labels, row_mask, col_mask, cols, p, i);
+  }
+  void multi_similarity_backward(float* dsim, const float* sim, const float* row_stats,
+                                 const int32_t* row_labels, const int32_t* col_labels,
+                                 const int32_t* row_mask, const int32_t* col_mask, int64_t rows, int64_t cols,
+                                 const MultiSimilarityParams& p, float scale) override {
+    for (int64_t idx = 0; idx < rows * cols; ++idx)
+      dsim[idx] = kern::ms_grad_one<float>(sim, row_stats, row_labels, col_labels, row_mask, col_mask, cols,
+                                           p, scale, idx);
+  }
+  void softtriple_forward(float* row_loss, float* row_lse, const float* sim, const int32_t* labels,
+                          const int32_t* row_mask, int64_t rows, int64_t classes, int64_t K,
+                          const SoftTripleParams& p) override {
+    for (int64_t i = 0; i < rows; ++i)
+      kern::softtriple_row<float>(row_loss, row_lse, sim, labels, row_mask, classes, K, p, i);
+  }
+  void softtriple_backward(float* dsim, const float* sim, const float* row_lse, const int32_t* labels,
+                           const int32_t* row_mask, int64_t rows, int64_t classes, int64_t K,
+                           const SoftTripleParams& p, float scale) override {
+    for (int64_t idx = 0; idx < rows * classes * K; ++idx)
+      dsim[idx] = kern::softtriple_grad_one<float>(sim, row_lse, labels, row_mask, classes, K, p, scale, idx);
+  }
+  void softtriple_reg_forward(float* reg, float* dfac, const float* centers, int64_t classes, int64_t K,
+                              int64_t dim) override {
+    for (int64_t g = 0; g < classes * K; ++g) kern::softtriple_reg_row<float>(reg, dfac, centers, K, dim, g);
+  }
+  void softtriple_reg_backward(float* dcenters, const float* dfac, const float* centers, int64_t classes,
+                               int64_t K, int64_t dim, float scale) override {
+    for (int64_t idx = 0; idx < classes * K * dim; ++idx)
+      dcenters[idx] = kern::softtriple_reg_grad_one<float>(dfac, centers, K, dim, scale, idx);
+  }
   void segment_mean_rows(float* out, const float* in, const int32_t* order, const int32_t* offsets,
                          int64_t groups, int64_t dim) override {
     for (int64_t g = 0; g < groups; ++g)

@@ -16,6 +16,7 @@
 
 #include "kernel_cases.hpp"
 #include "prism/kernels/batchnorm.hpp"
+#include "prism/kernels/dml.hpp"
 #include "prism/kernels/elementwise.hpp"
 #include "prism/kernels/normalize.hpp"
 #include "prism/kernels/optim.hpp"
@@ -875,6 +876,150 @@ void add_contrastive_cases(std::vector<Case>& cs) {
       cs.push_back(contrastive_case(op, 6, 300, masks, true, 0.25f, grid));
 }
 
+// Multi-similarity: arguments sim, row_labels, col_labels, row_mask, col_mask, row_loss, row_stats, then dsim
+// for the backward case (which runs the same backend's forward for the saved statistics first).
+Case multi_similarity_case(Op op, int64_t rows, int64_t cols, bool masks, bool batch, const std::string& what,
+                           std::function<void(Host&, InputRng&)> init, bool specials = false) {
+  MultiSimilarityParams p;
+  p.skip_diagonal = batch ? 1 : 0;
+  const float scale = 1.0f / static_cast<float>(rows);
+  std::ostringstream os;
+  os << "sim[" << rows << "," << cols << "]" << (masks ? " masked" : "")
+     << (batch ? " batch (diagonal skipped)" : "") << what;
+  std::vector<Arg> args = {fin("sim", rows * cols),
+                           iin("row_labels", rows),
+                           iin("col_labels", cols),
+                           iin("row_mask", rows),
+                           iin("col_mask", cols),
+                           fout("row_loss", rows),
+                           fout("row_stats", rows * kern::kMsStats)};
+  const bool backward = op == Op::multi_similarity_backward;
+  if (backward) args.push_back(fout("dsim", rows * cols));
+  Case c{op,
+         os.str(),
+         args,
+         std::move(init),
+         [=](Backend& be, const Ptrs& q) {
+           const int32_t* rm = masks ? q.i(3) : nullptr;
+           const int32_t* cm = masks ? q.i(4) : nullptr;
+           be.multi_similarity_forward(q.f(5), q.f(6), q.f(0), q.i(1), q.i(2), rm, cm, rows, cols, p);
+           if (backward)
+             be.multi_similarity_backward(q.f(7), q.f(0), q.f(6), q.i(1), q.i(2), rm, cm, rows, cols, p,
+                                          scale);
+         },
+         backward ? kTolSame : kTolSum};
+  c.specials = specials;
+  return c;
+}
+
+// SoftTriple: arguments sim, labels, row_mask, row_loss, row_lse, then dsim for the backward case.
+Case softtriple_case(Op op, int64_t rows, int64_t classes, int64_t K, bool masks) {
+  const SoftTripleParams p;
+  const float scale = 1.0f / static_cast<float>(rows);
+  std::ostringstream os;
+  os << "sim[" << rows << "," << classes << "x" << K << "]" << (masks ? " masked" : "");
+  std::vector<Arg> args = {fin("sim", rows * classes * K), iin("labels", rows), iin("row_mask", rows),
+                           fout("row_loss", rows), fout("row_lse", rows)};
+  const bool backward = op == Op::softtriple_backward;
+  if (backward) args.push_back(fout("dsim", rows * classes * K));
+  return {op,
+          os.str(),
+          args,
+          [classes](Host& h, InputRng& rng) {
+            h.integers(1, static_cast<uint32_t>(classes), rng);
+            for (int64_t j = 0; j < h.n(2); ++j) h.i(2)[j] = rng.bernoulli(0.75f);
+          },
+          [=](Backend& be, const Ptrs& q) {
+            const int32_t* rm = masks ? q.i(2) : nullptr;
+            be.softtriple_forward(q.f(3), q.f(4), q.f(0), q.i(1), rm, rows, classes, K, p);
+            if (backward)
+              be.softtriple_backward(q.f(5), q.f(0), q.f(4), q.i(1), rm, rows, classes, K, p, scale);
+          },
+          backward ? kTolSame : kTolSum};
+}
+
+// SoftTriple's centre regulariser: arguments centers, reg, dfac, then dcenters for the backward case.
+Case softtriple_reg_case(Op op, int64_t classes, int64_t K, int64_t dim) {
+  std::ostringstream os;
+  os << "centers[" << classes << "x" << K << "," << dim << "]";
+  std::vector<Arg> args = {fin("centers", classes * K * dim), fout("reg", classes * K),
+                           fout("dfac", classes * K * K)};
+  const bool backward = op == Op::softtriple_reg_backward;
+  if (backward) args.push_back(fout("dcenters", classes * K * dim));
+  return {op,
+          os.str(),
+          args,
+          [dim](Host& h, InputRng& rng) {
+            // Unit rows, as the loss passes them (dim 1: the two centers coincide, s = ±1).
+            h.uniform(0, -1.0f, 1.0f, rng);
+            for (int64_t g = 0; g * dim < h.n(0); ++g) {
+              double ss = 0;
+              for (int64_t k = 0; k < dim; ++k) ss += double(h.f(0)[g * dim + k]) * h.f(0)[g * dim + k];
+              for (int64_t k = 0; k < dim; ++k)
+                h.f(0)[g * dim + k] = static_cast<float>(h.f(0)[g * dim + k] / std::sqrt(ss));
+            }
+          },
+          [=](Backend& be, const Ptrs& q) {
+            be.softtriple_reg_forward(q.f(1), q.f(2), q.f(0), classes, K, dim);
+            if (backward) be.softtriple_reg_backward(q.f(3), q.f(2), q.f(0), classes, K, dim, 0.5f);
+          },
+          backward ? kTolSame : kTolSum};
+}
+
+void add_loss_cases(std::vector<Case>& cs) {
+  struct S {
+    int64_t rows, cols;
+    bool batch;
+  };
+  for (const S& s : {S{1, 1, false}, S{1, 1, true}, S{7, 13, false}, S{64, 64, true}, S{64, 1000, false}})
+    for (bool masks : {false, true}) {
+      auto init = [s](Host& h, InputRng& rng) {
+        h.integers(1, 4, rng);
+        h.integers(2, 4, rng);
+        for (int64_t j = 0; j < h.n(3); ++j) h.i(3)[j] = rng.bernoulli(0.75f);
+        for (int64_t j = 0; j < h.n(4); ++j) h.i(4)[j] = rng.bernoulli(0.75f);
+        if (s.batch) {
+          for (int64_t j = 0; j < h.n(2); ++j) h.i(2)[j] = h.i(1)[j];  // the columns are the rows
+          for (int64_t j = 0; j < h.n(4); ++j) h.i(4)[j] = h.i(3)[j];
+          for (int64_t i = 0; i < s.rows; ++i) h.f(0)[i * s.cols + i] = 1.0f;
+        }
+      };
+      for (Op op : {Op::multi_similarity_forward, Op::multi_similarity_backward})
+        cs.push_back(multi_similarity_case(op, s.rows, s.cols, masks, s.batch, "", init));
+    }
+  // Similarities on a 0.25 grid: extremes tie, and s ± ε lands next to other grid values.
+  auto coarse = [](Host& h, InputRng& rng) {
+    h.coarse(0, 9, rng);
+    h.integers(1, 3, rng);
+    h.integers(2, 3, rng);
+    h.integers(3, 2, rng);
+    h.integers(4, 2, rng);
+  };
+  // ±inf and NaN similarities: NaN pairs are never mined; infinite ones may make a row non-finite.
+  auto specials = [](Host& h, InputRng& rng) {
+    h.put(0, special_values());
+    h.integers(1, 3, rng);
+    h.integers(2, 3, rng);
+  };
+  for (Op op : {Op::multi_similarity_forward, Op::multi_similarity_backward}) {
+    cs.push_back(multi_similarity_case(op, 6, 300, true, false, " (on a 0.25 grid)", coarse));
+    cs.push_back(multi_similarity_case(op, 5, 40, false, false, " (special values)", specials, true));
+  }
+  struct T {
+    int64_t rows, classes, K;
+  };
+  for (const T& t : {T{1, 1, 1}, T{7, 5, 3}, T{64, 10, 10}, T{16, 100, 10}})
+    for (bool masks : {false, true})
+      for (Op op : {Op::softtriple_forward, Op::softtriple_backward})
+        cs.push_back(softtriple_case(op, t.rows, t.classes, t.K, masks));
+  struct G {
+    int64_t classes, K, dim;
+  };
+  for (const G& g : {G{1, 2, 1}, G{5, 10, 16}, G{100, 10, 128}, G{3, 4, 300}})
+    for (Op op : {Op::softtriple_reg_forward, Op::softtriple_reg_backward})
+      cs.push_back(softtriple_reg_case(op, g.classes, g.K, g.dim));
+}
+
 void add_memory_bank_cases(std::vector<Case>& cs) {
   // Class means of memory rows: `order` lists the rows of each group, `offsets` delimits the groups (one
   // empty, one larger than a reduction chunk).
@@ -972,6 +1117,7 @@ std::vector<Case> build_cases() {
   add_normalize_cases(cs);
   add_optim_cases(cs);
   add_contrastive_cases(cs);
+  add_loss_cases(cs);
   add_memory_bank_cases(cs);
   return cs;
 }

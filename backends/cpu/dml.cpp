@@ -1,4 +1,5 @@
-// CPU metric-learning kernels: the reference bodies of kernels/dml.hpp, parallel over rows / elements.
+// CPU metric-learning kernels: the reference bodies of kernels/dml.hpp (contrastive, multi-similarity and
+// SoftTriple losses, memory-bank rows), parallel over rows / elements; both modes run the same bodies.
 #include <algorithm>
 #include <vector>
 
@@ -25,6 +26,54 @@ void CpuBackend::contrastive_backward(float* dsim, const float* sim, const int32
   parallel_each(rows * cols, 1 << 14, [&](int64_t idx) {
     dsim[idx] = kern::contrastive_grad_one(sim, row_labels, col_labels, row_mask, col_mask, cols, margin,
                                            pos_eps, scale, idx);
+  });
+}
+
+void CpuBackend::multi_similarity_forward(float* row_loss, float* row_stats, const float* sim,
+                                          const int32_t* row_labels, const int32_t* col_labels,
+                                          const int32_t* row_mask, const int32_t* col_mask, int64_t rows,
+                                          int64_t cols, const MultiSimilarityParams& p) {
+  parallel_each(rows, 4, [&](int64_t i) {
+    kern::ms_row<float>(row_loss, row_stats, sim, row_labels, col_labels, row_mask, col_mask, cols, p, i);
+  });
+}
+
+void CpuBackend::multi_similarity_backward(float* dsim, const float* sim, const float* row_stats,
+                                           const int32_t* row_labels, const int32_t* col_labels,
+                                           const int32_t* row_mask, const int32_t* col_mask, int64_t rows,
+                                           int64_t cols, const MultiSimilarityParams& p, float scale) {
+  parallel_each(rows * cols, 1 << 14, [&](int64_t idx) {
+    dsim[idx] = kern::ms_grad_one<float>(sim, row_stats, row_labels, col_labels, row_mask, col_mask, cols, p,
+                                         scale, idx);
+  });
+}
+
+void CpuBackend::softtriple_forward(float* row_loss, float* row_lse, const float* sim, const int32_t* labels,
+                                    const int32_t* row_mask, int64_t rows, int64_t classes, int64_t K,
+                                    const SoftTripleParams& p) {
+  parallel_each(rows, 1, [&](int64_t i) {
+    kern::softtriple_row<float>(row_loss, row_lse, sim, labels, row_mask, classes, K, p, i);
+  });
+}
+
+void CpuBackend::softtriple_backward(float* dsim, const float* sim, const float* row_lse,
+                                     const int32_t* labels, const int32_t* row_mask, int64_t rows,
+                                     int64_t classes, int64_t K, const SoftTripleParams& p, float scale) {
+  parallel_each(rows * classes * K, 1 << 12, [&](int64_t idx) {
+    dsim[idx] = kern::softtriple_grad_one<float>(sim, row_lse, labels, row_mask, classes, K, p, scale, idx);
+  });
+}
+
+void CpuBackend::softtriple_reg_forward(float* reg, float* dfac, const float* centers, int64_t classes,
+                                        int64_t K, int64_t dim) {
+  parallel_each(classes * K, 4,
+                [&](int64_t g) { kern::softtriple_reg_row<float>(reg, dfac, centers, K, dim, g); });
+}
+
+void CpuBackend::softtriple_reg_backward(float* dcenters, const float* dfac, const float* centers,
+                                         int64_t classes, int64_t K, int64_t dim, float scale) {
+  parallel_each(classes * K * dim, 1 << 12, [&](int64_t idx) {
+    dcenters[idx] = kern::softtriple_reg_grad_one<float>(dfac, centers, K, dim, scale, idx);
   });
 }
 

@@ -137,6 +137,24 @@ class CudaBackend final : public Backend {
   void contrastive_backward(float* dsim, const float* sim, const int32_t* row_labels,
                             const int32_t* col_labels, const int32_t* row_mask, const int32_t* col_mask,
                             int64_t rows, int64_t cols, float margin, float pos_eps, float scale) override;
+  void multi_similarity_forward(float* row_loss, float* row_stats, const float* sim,
+                                const int32_t* row_labels, const int32_t* col_labels, const int32_t* row_mask,
+                                const int32_t* col_mask, int64_t rows, int64_t cols,
+                                const MultiSimilarityParams& p) override;
+  void multi_similarity_backward(float* dsim, const float* sim, const float* row_stats,
+                                 const int32_t* row_labels, const int32_t* col_labels,
+                                 const int32_t* row_mask, const int32_t* col_mask, int64_t rows, int64_t cols,
+                                 const MultiSimilarityParams& p, float scale) override;
+  void softtriple_forward(float* row_loss, float* row_lse, const float* sim, const int32_t* labels,
+                          const int32_t* row_mask, int64_t rows, int64_t classes, int64_t K,
+                          const SoftTripleParams& p) override;
+  void softtriple_backward(float* dsim, const float* sim, const float* row_lse, const int32_t* labels,
+                           const int32_t* row_mask, int64_t rows, int64_t classes, int64_t K,
+                           const SoftTripleParams& p, float scale) override;
+  void softtriple_reg_forward(float* reg, float* dfac, const float* centers, int64_t classes, int64_t K,
+                              int64_t dim) override;
+  void softtriple_reg_backward(float* dcenters, const float* dfac, const float* centers, int64_t classes,
+                               int64_t K, int64_t dim, float scale) override;
   void segment_mean_rows(float* out, const float* in, const int32_t* order, const int32_t* offsets,
                          int64_t groups, int64_t dim) override;
   void copy_rows(float* dst, const int32_t* dst_rows, const float* src, const int32_t* src_rows,

@@ -226,6 +226,38 @@ class EmuBackend final : public Backend {
     exact::contrastive_backward(launch_, dsim, sim, row_labels, col_labels, row_mask, col_mask, rows, cols,
                                 margin, pos_eps, scale);
   }
+  void multi_similarity_forward(float* row_loss, float* row_stats, const float* sim,
+                                const int32_t* row_labels, const int32_t* col_labels, const int32_t* row_mask,
+                                const int32_t* col_mask, int64_t rows, int64_t cols,
+                                const MultiSimilarityParams& p) override {
+    exact::multi_similarity_forward(launch_, row_loss, row_stats, sim, row_labels, col_labels, row_mask,
+                                    col_mask, rows, cols, p);
+  }
+  void multi_similarity_backward(float* dsim, const float* sim, const float* row_stats,
+                                 const int32_t* row_labels, const int32_t* col_labels,
+                                 const int32_t* row_mask, const int32_t* col_mask, int64_t rows, int64_t cols,
+                                 const MultiSimilarityParams& p, float scale) override {
+    exact::multi_similarity_backward(launch_, dsim, sim, row_stats, row_labels, col_labels, row_mask,
+                                     col_mask, rows, cols, p, scale);
+  }
+  void softtriple_forward(float* row_loss, float* row_lse, const float* sim, const int32_t* labels,
+                          const int32_t* row_mask, int64_t rows, int64_t classes, int64_t K,
+                          const SoftTripleParams& p) override {
+    exact::softtriple_forward(launch_, row_loss, row_lse, sim, labels, row_mask, rows, classes, K, p);
+  }
+  void softtriple_backward(float* dsim, const float* sim, const float* row_lse, const int32_t* labels,
+                           const int32_t* row_mask, int64_t rows, int64_t classes, int64_t K,
+                           const SoftTripleParams& p, float scale) override {
+    exact::softtriple_backward(launch_, dsim, sim, row_lse, labels, row_mask, rows, classes, K, p, scale);
+  }
+  void softtriple_reg_forward(float* reg, float* dfac, const float* centers, int64_t classes, int64_t K,
+                              int64_t dim) override {
+    exact::softtriple_reg_forward(launch_, reg, dfac, centers, classes, K, dim);
+  }
+  void softtriple_reg_backward(float* dcenters, const float* dfac, const float* centers, int64_t classes,
+                               int64_t K, int64_t dim, float scale) override {
+    exact::softtriple_reg_backward(launch_, dcenters, dfac, centers, classes, K, dim, scale);
+  }
   void segment_mean_rows(float* out, const float* in, const int32_t* order, const int32_t* offsets,
                          int64_t groups, int64_t dim) override {
     exact::segment_mean_rows(launch_, out, in, order, offsets, groups, dim);

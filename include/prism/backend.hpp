@@ -53,6 +53,12 @@ enum class Op : int {
   adam_update,
   contrastive_forward,
   contrastive_backward,
+  multi_similarity_forward,
+  multi_similarity_backward,
+  softtriple_forward,
+  softtriple_backward,
+  softtriple_reg_forward,
+  softtriple_reg_backward,
   segment_mean_rows,
   copy_rows,
   count
@@ -87,6 +93,12 @@ inline constexpr std::array<std::string_view, static_cast<int>(Op::count)> kOpNa
     "adam_update",
     "contrastive_forward",
     "contrastive_backward",
+    "multi_similarity_forward",
+    "multi_similarity_backward",
+    "softtriple_forward",
+    "softtriple_backward",
+    "softtriple_reg_forward",
+    "softtriple_reg_backward",
     "segment_mean_rows",
     "copy_rows",
 };
@@ -210,6 +222,33 @@ class Backend {
                                     const int32_t* col_labels, const int32_t* row_mask,
                                     const int32_t* col_mask, int64_t rows, int64_t cols, float margin,
                                     float pos_eps, float scale) = 0;
+  // Multi-similarity loss rows with hard-pair mining (kern::ms_row): row_loss [rows], row_stats [rows,
+  // kern::kMsStats] (saved for the backward pass), zeros for rows with row_mask = 0. Masks may be null.
+  virtual void multi_similarity_forward(float* row_loss, float* row_stats, const float* sim,
+                                        const int32_t* row_labels, const int32_t* col_labels,
+                                        const int32_t* row_mask, const int32_t* col_mask, int64_t rows,
+                                        int64_t cols, const MultiSimilarityParams& p) = 0;
+  // dsim[i, j] = scale · ∂loss_i/∂s_ij from the saved row statistics (kern::ms_grad_one).
+  virtual void multi_similarity_backward(float* dsim, const float* sim, const float* row_stats,
+                                         const int32_t* row_labels, const int32_t* col_labels,
+                                         const int32_t* row_mask, const int32_t* col_mask, int64_t rows,
+                                         int64_t cols, const MultiSimilarityParams& p, float scale) = 0;
+  // SoftTriple loss rows (kern::softtriple_row): sim [rows, classes·K] against the centers; row_loss and
+  // row_lse [rows] (the log-sum-exp over classes, saved for the backward pass).
+  virtual void softtriple_forward(float* row_loss, float* row_lse, const float* sim, const int32_t* labels,
+                                  const int32_t* row_mask, int64_t rows, int64_t classes, int64_t K,
+                                  const SoftTripleParams& p) = 0;
+  // dsim [rows, classes·K] = scale · ∂loss_i/∂s (kern::softtriple_grad_one).
+  virtual void softtriple_backward(float* dsim, const float* sim, const float* row_lse, const int32_t* labels,
+                                   const int32_t* row_mask, int64_t rows, int64_t classes, int64_t K,
+                                   const SoftTripleParams& p, float scale) = 0;
+  // SoftTriple's centre regulariser (kern::softtriple_reg_row): reg [classes·K] (each center's pairs with the
+  // later centers of its class), dfac [classes·K, K] saved for the backward pass; centers [classes·K, dim].
+  virtual void softtriple_reg_forward(float* reg, float* dfac, const float* centers, int64_t classes,
+                                      int64_t K, int64_t dim) = 0;
+  // dcenters [classes·K, dim] = scale · Σ_u dfac[g, u] · centers[u] (kern::softtriple_reg_grad_one).
+  virtual void softtriple_reg_backward(float* dcenters, const float* dfac, const float* centers,
+                                       int64_t classes, int64_t K, int64_t dim, float scale) = 0;
   // out[g, :] = mean of in[order[offsets[g]] … order[offsets[g+1] − 1], :] (chunked sum, then ÷ count); 0 if
   // empty.
   virtual void segment_mean_rows(float* out, const float* in, const int32_t* order, const int32_t* offsets,

@@ -1,9 +1,11 @@
 // The loss table and the batch / memory loss calls of the training step (reference code; see loss.hpp).
-// The contrastive loss itself is the op of contrastive.cpp.
+// The losses themselves are the ops of contrastive.cpp, multi_similarity.cpp and softtriple.cpp.
 #include "prism/dml/loss.hpp"
 
 #include "prism/core/runtime.hpp"
 #include "prism/dml/contrastive.hpp"
+#include "prism/dml/multi_similarity.hpp"
+#include "prism/dml/softtriple.hpp"
 
 namespace prism::dml {
 
@@ -15,12 +17,33 @@ std::unique_ptr<Loss> make_contrastive(const LossOptions& o) {
   return std::make_unique<ContrastiveLoss>(c);
 }
 
+std::unique_ptr<Loss> make_multi_similarity(const LossOptions&) {
+  return std::make_unique<MultiSimilarityLoss>();
+}
+
+std::unique_ptr<Loss> make_softtriple(const LossOptions& o) {
+  if (o.num_classes <= 0 || o.dim <= 0)
+    throw Error(
+        "softtriple needs the class count and the embedding size (MODEL.HEAD.DIM) to build its centers");
+  return std::make_unique<SoftTripleLoss>(o.num_classes, o.dim, o.seed);
+}
+
 const std::vector<LossSpec>& table() {
   static const std::vector<LossSpec> kLosses = {
       {"contrastive",
        {"contrastive_loss", "memory_contrastive_loss", "memory_contrastive_loss_w_PRISM"},
        "contrastive loss with margin LOSSES.MARGIN on cosine similarity (XBM / PRISM)",
        make_contrastive},
+      {"multi_similarity",
+       {"ms_loss"},
+       "multi-similarity loss with hard-pair mining (Wang et al. 2019; alpha 2, beta 50, lambda 0.5, epsilon "
+       "0.1) on cosine similarity, batch and memory",
+       make_multi_similarity},
+      {"softtriple",
+       {},
+       "SoftTriple loss (Qian et al. 2019; 10 centers per class, lambda 20, 1/gamma 10, delta 0.01, tau 0.2) "
+       "with trainable centers; no memory term",
+       make_softtriple},
   };
   return kLosses;
 }
@@ -38,7 +61,8 @@ Tensor memory_loss(const Loss& loss, const Tensor& emb, const Tensor& labels, co
                    const Tensor& memory, const Tensor& memory_labels) {
   if (!emb.defined() || emb.dim() != 2)
     throw Error("memory loss needs embeddings [n, d], got " + emb.describe());
-  if (!memory.defined() || memory.numel() == 0) return Tensor::zeros({1}, DType::f32, emb.device());
+  if (!memory.defined() || memory.numel() == 0 || !loss.takes_memory_columns())
+    return Tensor::zeros({1}, DType::f32, emb.device());
   return loss.pairs(emb, labels, memory.detach(), memory_labels, keep, Tensor(),
                     static_cast<float>(emb.size(0)));
 }

@@ -14,6 +14,7 @@ enum class RngStream : uint64_t {
   noise = 3,    // label-noise generation
   augment = 4,  // data augmentation (sub-stream per sample)
   split = 5,    // dataset splits and subsets
+  loss = 6,     // parameters a loss owns (SoftTriple's centers)
   test = 100,   // tests and benchmarks
 };
 

@@ -37,6 +37,9 @@ class Loss {
   // The trainable parameters the loss owns (null when none). Their names in the optimizer and the checkpoint
   // are "loss.<name>".
   virtual nn::Module* parameter_module() { return nullptr; }
+  // Whether the loss compares its rows with other samples' embeddings (columns other than the rows). A proxy
+  // loss (softtriple) does not: its memory loss is 0.
+  virtual bool takes_memory_columns() const { return true; }
 };
 
 // The batch loss of DESIGN §4.1: the kept samples against each other, divided by the number kept (`kept`,
@@ -44,7 +47,8 @@ class Loss {
 Tensor batch_loss(const Loss& loss, const Tensor& emb, const Tensor& labels, const Tensor& keep,
                   int64_t kept);
 // The memory loss: the whole batch against the memory rows (detached here), rows of removed samples masked,
-// divided by the batch size n. 0 (no gradient) when the memory is empty.
+// divided by the batch size n. 0 (no gradient) when the memory is empty or the loss takes no memory
+// columns.
 Tensor memory_loss(const Loss& loss, const Tensor& emb, const Tensor& labels, const Tensor& keep,
                    const Tensor& memory, const Tensor& memory_labels);
 

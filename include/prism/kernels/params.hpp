@@ -1,5 +1,5 @@
 // The plain parameter types the kernels take: op selectors (UnaryOp, BinaryOp, GemmOrder), the conv and pool
-// shapes, and the optimizer hyper-parameters. Reference definitions, host and device; no other dependency, so
+// shapes, the optimizer and loss hyper-parameters. Reference definitions, host and device; no other dependency, so
 // the kernel bodies (include/prism/kernels/*.hpp) include this rather than the whole backend interface.
 #pragma once
 #include <cstdint>
@@ -48,6 +48,23 @@ struct SgdParams {
   float lr, momentum, dampening, weight_decay;
   bool nesterov;
   bool first_step;  // torch initialises the momentum buffer with the first gradient
+};
+
+// Multi-similarity loss (Wang et al. 2019) with its hard-pair mining. skip_diagonal ≠ 0 when the columns are
+// the rows themselves (the batch loss): pair (i, i) is then neither a positive nor a negative.
+struct MultiSimilarityParams {
+  float alpha = 2.0f;    // weight of positive pairs
+  float beta = 50.0f;    // weight of negative pairs
+  float base = 0.5f;     // λ, the similarity both exponents are measured from
+  float epsilon = 0.1f;  // mining margin ε
+  int32_t skip_diagonal = 0;
+};
+
+// SoftTriple loss (Qian et al. 2019) over K centers per class.
+struct SoftTripleParams {
+  float la = 20.0f;         // λ, the scale of the class logits
+  float gamma_inv = 10.0f;  // 1/γ, the scale inside the softmax over a class's centers
+  float margin = 0.01f;     // δ, subtracted from the true class's similarity
 };
 
 }  // namespace prism
