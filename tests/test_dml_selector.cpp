@@ -355,9 +355,9 @@ MemoryBank knn_bank() {
   return bank;
 }
 
-Tensor along_x(int64_t n) {
-  std::vector<float> f;
-  for (int64_t i = 0; i < n; ++i) f.insert(f.end(), {1.0f, 0.0f});
+Tensor along_x(int64_t n) {  // n copies of (1, 0)
+  std::vector<float> f(2 * n, 0.0f);
+  for (int64_t i = 0; i < n; ++i) f[2 * i] = 1.0f;
   return Tensor::from_vector({n, 2}, f);
 }
 

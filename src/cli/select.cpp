@@ -188,8 +188,7 @@ void run_select(const SelectArgs& a) {
               knn         ? "knn score"
               : log_scale ? "ln P_clean"
                           : "P_clean",
-              "kept",
-              flags.empty() ? "" : "  noisy");
+              "kept", flags.empty() ? "" : "  noisy");
   for (size_t t = 0; t < order.size(); ++t) {
     const int64_t i = order[t];
     std::printf("%5zu %6lld %6d %12.6f %5s", t + 1, static_cast<long long>(i), y[i], s.p_clean[i],
@@ -214,7 +213,8 @@ void run_select(const SelectArgs& a) {
 
 void register_select(CLI::App& app) {
   static SelectArgs args;
-  auto* cmd = app.add_subcommand("select", "One selection step (PRISM, TRM or kNN) on saved embeddings (empty window)");
+  auto* cmd = app.add_subcommand("select",
+                                 "One selection step (PRISM, TRM or kNN) on saved embeddings (empty window)");
   cmd->add_option("--memory-embeddings", args.memory_embeddings, "Memory bank rows, float32 .npy [K, D]")
       ->required();
   cmd->add_option("--memory-labels", args.memory_labels, "Memory bank labels, int32/int64 .npy [K]")
@@ -226,11 +226,13 @@ void register_select(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--noise-rate", args.noise_rate,
                   "Noise rate R in [0, 1]: r = floor(R·n) candidates (prism, trm; not used by knn)");
-  cmd->add_option("--form", args.form,
-                  "Clean probability: center (class centers), full (every memory row), vmf (a von Mises-Fisher "
-                  "density per class) or vmf_log (vmf ranked by ln P_clean)")
+  cmd->add_option(
+         "--form", args.form,
+         "Clean probability: center (class centers), full (every memory row), vmf (a von Mises-Fisher "
+         "density per class) or vmf_log (vmf ranked by ln P_clean)")
       ->capture_default_str();
-  cmd->add_option("--method", args.method, "prism (sTRM window), trm (plain top-R) or knn (nearest memory rows)")
+  cmd->add_option("--method", args.method,
+                  "prism (sTRM window), trm (plain top-R) or knn (nearest memory rows)")
       ->capture_default_str();
   cmd->add_option("--knn-k", args.knn_k, "knn: nearest memory rows per sample")->capture_default_str();
   cmd->add_option("--knn-alpha", args.knn_alpha, "knn: removed when the class share ratio is below alpha")

@@ -147,9 +147,11 @@ std::vector<float> probability_full(const Tensor& emb, const std::vector<int32_t
 constexpr std::array<CleanFormSpec, 4> kForms = {{
     {"center", CleanForm::center, clean_probability_center,
      "AvgSim from the class centers of the memory (the paper's acceleration, O(n C d))", false},
-    {"full", CleanForm::full, probability_full, "AvgSim from every memory row, the definition (O(n K d))", false},
+    {"full", CleanForm::full, probability_full, "AvgSim from every memory row, the definition (O(n K d))",
+     false},
     {"vmf", CleanForm::vmf, clean_probability_vmf,
-     "vMF-Sim: a von Mises-Fisher density per class (mean direction, kappa) fitted to its memory rows", false},
+     "vMF-Sim: a von Mises-Fisher density per class (mean direction, kappa) fitted to its memory rows",
+     false},
     {"vmf_log", CleanForm::vmf_log, clean_log_probability_vmf,
      "vMF-Sim ranked by ln P_clean (no float saturation at 0 or 1; thresholds in log space)", true},
 }};

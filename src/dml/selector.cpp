@@ -119,7 +119,8 @@ std::vector<float> knn_scores(const Tensor& emb, const std::vector<int32_t>& lab
 Selection Selector::select_from_knn_scores(const std::vector<float>& scores,
                                            const std::vector<uint8_t>* flags) const {
   if (cfg_.method != SelectMethod::knn)
-    throw Error(std::string("Selector: the kNN rule needs method knn, not ") + select_method_name(cfg_.method));
+    throw Error(std::string("Selector: the kNN rule needs method knn, not ") +
+                select_method_name(cfg_.method));
   Selection s;
   s.p_clean = scores;
   s.keep.resize(scores.size());

@@ -85,7 +85,8 @@ double log_portable_d(double x) {
   const double f = m - 1.0;  // exact (Sterbenz)
   const double s = f / (2.0 + f);
   const double z = s * s, w = z * z;
-  const double t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
+  const double t1 =
+      w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 + w * 1.531383769920937332e-01));
   const double t2 =
       z * (6.666666666666735130e-01 +
            w * (2.857142874366239149e-01 + w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
@@ -223,7 +224,8 @@ VmfFit vmf_fit(MemoryBank& bank) {
     const double len = fit.mean_length[k];
     if (len > 0.0)
       for (int64_t j = 0; j < d; ++j)
-        fit.scaled_mean[k * d + j] = static_cast<float>(fit.kappa[k] * (static_cast<double>(w[k * d + j]) / len));
+        fit.scaled_mean[k * d + j] =
+            static_cast<float>(fit.kappa[k] * (static_cast<double>(w[k * d + j]) / len));
   }
   return fit;
 }

@@ -28,7 +28,8 @@ std::vector<float> clean_probability_center(const Tensor& emb, const std::vector
 std::vector<float> clean_probability_full(const Tensor& emb, const std::vector<int32_t>& labels,
                                           const MemoryBank& bank);
 // vMF-Sim: P_clean (vmf) and ln P_clean (vmf_log, computed on the host in double from the device's ℓ).
-std::vector<float> clean_probability_vmf(const Tensor& emb, const std::vector<int32_t>& labels, MemoryBank& bank);
+std::vector<float> clean_probability_vmf(const Tensor& emb, const std::vector<int32_t>& labels,
+                                         MemoryBank& bank);
 std::vector<float> clean_log_probability_vmf(const Tensor& emb, const std::vector<int32_t>& labels,
                                              MemoryBank& bank);
 // The [n, C] matrix the form takes the softmax of (T for center / full, ℓ for vmf / vmf_log, −inf in the

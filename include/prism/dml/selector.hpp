@@ -27,8 +27,8 @@ struct SelectorConfig {
   int64_t window = 30;      // τ: thresholds kept by sTRM
   int64_t warmup = 0;       // W: iterations < W keep everything
   CleanForm form = CleanForm::center;
-  int64_t knn_k = 10;       // kNN rule: neighbours per sample
-  double knn_alpha = 0.5;   // kNN rule: removed when s_{y_i} / max_c s_c < α
+  int64_t knn_k = 10;      // kNN rule: neighbours per sample
+  double knn_alpha = 0.5;  // kNN rule: removed when s_{y_i} / max_c s_c < α
 };
 
 // The kNN score of every batch sample (DESIGN §4.4): among its k nearest memory rows by cosine (all rows when

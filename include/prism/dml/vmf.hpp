@@ -17,7 +17,7 @@ double log_portable_d(double x);
 // ln I_ν(x), the modified Bessel function of the first kind, for ν ≥ 0 and x > 0 (throws otherwise). Debye's
 // uniform asymptotic expansion (10 terms) for ν ≥ 16; below, Debye at ν + N ≥ 16 and the backward recurrence
 // of the ratios I_{m+1}/I_m down to ν. Measured against scipy/mpmath over ν ∈ [0, 1024], x ∈ [1e-3, 1e5]:
-// |error| ≤ 1e-12 · max(1, |ln I_ν(x)|) (tests/reference/make_log_bessel_golden.py).
+// |error| ≤ 2e-13 · max(1, |ln I_ν(x)|) (tests/reference/make_vmf_golden.py).
 double log_bessel_i(double nu, double x);
 
 // ln C_d(κ) = (d/2 − 1) ln κ − (d/2) ln 2π − ln I_{d/2−1}(κ): the log normaliser of the vMF density on the
@@ -34,11 +34,11 @@ double vmf_kappa_estimate(double mean_resultant_length, int64_t d);
 // The vMF fit of every class of a memory bank (from its class centers w_k = r_k / m_k, so R̄_k = ‖w_k‖ and
 // μ_k = w_k / ‖w_k‖, the norm in double in index order).
 struct VmfFit {
-  std::vector<int64_t> count;        // [C] rows per class
-  std::vector<double> mean_length;   // [C] R̄_k (NaN without rows)
-  std::vector<double> kappa;         // [C] κ_k, clamped; single-row classes take the median (NaN without rows)
-  std::vector<double> log_c;         // [C] ln C_d(κ_k) (NaN without rows)
-  std::vector<float> scaled_mean;    // [C, d] float(κ_k μ_k), 0 rows for classes without rows
+  std::vector<int64_t> count;       // [C] rows per class
+  std::vector<double> mean_length;  // [C] R̄_k (NaN without rows)
+  std::vector<double> kappa;       // [C] κ_k, clamped; single-row classes take the median (NaN without rows)
+  std::vector<double> log_c;       // [C] ln C_d(κ_k) (NaN without rows)
+  std::vector<float> scaled_mean;  // [C, d] float(κ_k μ_k), 0 rows for classes without rows
 };
 VmfFit vmf_fit(MemoryBank& bank);
 
