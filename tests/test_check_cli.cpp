@@ -120,3 +120,22 @@ TEST_CASE("prism check: the trainer's step on the CPU and on the CUDA launch emu
   CHECK(j["target"] == "cuda (emulator on the cpu)");
   CHECK(j["steps_with_memory"] == 4);
 }
+
+// The vMF forms and the kNN rule through the real trainer on the CPU and on the CUDA launch emulator: the
+// device work (the κμ·f GEMM, the bias add, the softmax, the kNN similarities) is bit-identical, and so is
+// everything the host does with it.
+TEST_CASE("prism check: vmf, vmf_log and knn selection on the CPU and the emulator, bit-identical",
+          "[check][emulator]") {
+  const std::string variant = GENERATE(std::string("--method prism --set NOISE.CLEAN_PROBABILITY=vmf"),
+                                       std::string("--method prism --set NOISE.CLEAN_PROBABILITY=vmf_log"),
+                                       std::string("--method knn --set NOISE.KNN_K=5"));
+  CAPTURE(variant);
+  const Result r = run_prism("check --target emulator " + variant +
+                             " --steps 6 --set DATA.TRAIN_BATCHSIZE=16 --set DATA.NUM_INSTANCES=4 "
+                             "--set XBM.SIZE=256 --set MODEL.HEAD.DIM=16 --json");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  CHECK(j["result"] == "match");
+  CHECK(j["steps_with_memory"] == 4);
+}

@@ -169,13 +169,69 @@ TEST_CASE("cli: prism select prints probabilities, threshold, keep and removed",
   const auto table = run_prism(base + " --noise-rate 0.25");
   CHECK(table.code == 0);
   CHECK(table.out.find("P_clean") != std::string::npos);
-  require_failure(run_prism(base + " --noise-rate 0.25 --form middle"), {"middle", "center or full"});
+  require_failure(run_prism(base + " --noise-rate 0.25 --form middle"),
+                  {"middle", "center, full, vmf or vmf_log"});
+  require_failure(run_prism(base + " --form center"), {"--noise-rate", "required"});
   require_failure(run_prism(base + " --noise-rate 1.5"), {"--noise-rate", "[0, 1]"});
   write_npy_i32(tmp("fy_big.npy"), std::vector<int32_t>(12, 3));
   require_failure(run_prism("select --memory-embeddings " + tmp("m.npy") + " --memory-labels " +
                             tmp("my.npy") + " --embeddings " + tmp("f.npy") + " --labels " +
                             tmp("fy_big.npy") + " --num-classes 3 --noise-rate 0.5"),
                   {"fy_big.npy", "label 3", "--num-classes 3"});
+}
+
+TEST_CASE("cli: prism select --form vmf reports kappa per class, --method knn the kNN scores", "[dml][cli]") {
+  TempDir tmp;
+  const int64_t d = 8;
+  Data mem = make_data(90, d, 4, 31);
+  for (auto& l : mem.y)
+    if (l == 3) l = 2;  // class 3 has no memory rows
+  const Data batch = make_data(12, d, 4, 32);
+  write_npy_f32(tmp("m.npy"), {90, d}, mem.e);
+  write_npy_i32(tmp("my.npy"), mem.y);
+  write_npy_f32(tmp("f.npy"), {12, d}, batch.e);
+  write_npy_i32(tmp("fy.npy"), batch.y);
+  const std::string base = "select --memory-embeddings " + tmp("m.npy") + " --memory-labels " +
+                           tmp("my.npy") + " --embeddings " + tmp("f.npy") + " --labels " + tmp("fy.npy") +
+                           " --num-classes 4";
+  const auto j = parse_json(run_prism(base + " --noise-rate 0.25 --json --form vmf"));
+  REQUIRE(j["kappa"].size() == 4);
+  REQUIRE(j["log_normalizer"].size() == 4);
+  CHECK(j["kappa"][3].is_null());
+  CHECK(j["log_normalizer"][3].is_null());
+  for (int k = 0; k < 3; ++k) {
+    CAPTURE(k);
+    CHECK(j["kappa"][k].get<double>() >= 1e-3);
+    CHECK(j["kappa"][k].get<double>() <= 1e5);
+  }
+  const double thr = j["threshold"].get<double>();
+  for (int i = 0; i < 12; ++i) {
+    CAPTURE(i);
+    const double p = j["clean_probability"][i].get<double>();
+    CHECK(j["keep"][i].get<bool>() == (p > thr));
+    if (batch.y[i] == 3) CHECK(p == 1.0);
+  }
+  const auto jl = parse_json(run_prism(base + " --noise-rate 0.25 --json --form vmf_log"));
+  REQUIRE(jl["log_clean_probability"].size() == 12);
+  CHECK(jl["kappa"] == j["kappa"]);
+  for (int i = 0; i < 12; ++i) CHECK(jl["log_clean_probability"][i].get<double>() <= 0.0);
+  const auto table = run_prism(base + " --noise-rate 0.25 --form vmf");
+  CHECK(table.code == 0);
+  CHECK(table.out.find("ln C_d(kappa)") != std::string::npos);
+
+  // kNN: no noise rate; keep = score >= alpha.
+  const auto k = parse_json(run_prism(base + " --method knn --knn-k 7 --knn-alpha 0.6 --json"));
+  REQUIRE(k["knn_score"].size() == 12);
+  CHECK(k["knn_k"].get<int64_t>() == 7);
+  CHECK(k["threshold"].get<double>() == 0.6);
+  CHECK_FALSE(k.contains("kappa"));
+  for (int i = 0; i < 12; ++i) {
+    CAPTURE(i);
+    CHECK(k["keep"][i].get<bool>() == (k["knn_score"][i].get<double>() >= 0.6));
+  }
+  CHECK(run_prism(base + " --method knn").out.find("knn score") != std::string::npos);
+  require_failure(run_prism(base + " --method knn --knn-alpha 2"), {"--knn-alpha", "[0, 1]"});
+  require_failure(run_prism(base + " --method knn --knn-k 0"), {"--knn-k", ">= 1"});
 }
 
 TEST_CASE("cli: prism noise writes deterministic lists, cleaned twins and flags", "[dml][cli]") {

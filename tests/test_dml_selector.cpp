@@ -336,3 +336,96 @@ TEST_CASE("selector: bad configuration and inputs", "[dml]") {
   bad[2] = 9;
   CHECK_THROWS_WITH(clean_probability_center(fx.emb(), bad, fx.bank), Catch::Contains("label 9"));
 }
+
+// ---- kNN rule and the log-scale form ---------------------------------------------------------------------
+
+namespace {
+
+// Five memory rows on the unit circle: slot 0 at 10° (class 0), 1 at 20° (class 1), 2 at −20° (class 2, the
+// same cosine to (1, 0) as slot 1 exactly), 3 at 30° (class 0), 4 at 90° (class 2); class 3 has no rows.
+MemoryBank knn_bank() {
+  MemoryBank bank(8, 2, 4);
+  const double deg = M_PI / 180.0;
+  std::vector<float> rows;
+  for (double a : {10.0, 20.0, -20.0, 30.0, 90.0}) {
+    rows.push_back(static_cast<float>(std::cos(a * deg)));
+    rows.push_back(static_cast<float>(std::sin(a * deg)));
+  }
+  bank.enqueue(Tensor::from_vector({5, 2}, rows), {0, 1, 2, 0, 2}, {});
+  return bank;
+}
+
+Tensor along_x(int64_t n) {  // n copies of (1, 0)
+  std::vector<float> f(2 * n, 0.0f);
+  for (int64_t i = 0; i < n; ++i) f[2 * i] = 1.0f;
+  return Tensor::from_vector({n, 2}, f);
+}
+
+}  // namespace
+
+TEST_CASE("knn: scores by hand, the tie at the k-th place goes to the lower slot", "[dml][knn]") {
+  const Mode mode = GENERATE(Mode::exact, Mode::fast);
+  ScopedMode sm(mode);
+  MemoryBank bank = knn_bank();
+  const std::vector<int32_t> y = {0, 1, 2, 3};
+  // k = 2: slot 0, then slots 1 and 2 tie (cos 20°) and slot 1 wins → votes {0: 1, 1: 1}; class 3 has no rows.
+  CHECK(knn_scores(along_x(4), y, bank, 2) == std::vector<float>{1.0f, 1.0f, 0.0f, 1.0f});
+  // k = 4: slots 0..3 → votes {0: 2, 1: 1, 2: 1}.
+  CHECK(knn_scores(along_x(4), y, bank, 4) == std::vector<float>{1.0f, 0.5f, 0.5f, 1.0f});
+  // k = 10 > 5 rows: every row → votes {0: 2, 1: 1, 2: 2}.
+  CHECK(knn_scores(along_x(4), y, bank, 10) == std::vector<float>{1.0f, 0.5f, 1.0f, 1.0f});
+  CHECK_THROWS_WITH(knn_scores(along_x(4), {0, 1, 2, 4}, bank, 2), Catch::Contains("label 4"));
+  CHECK_THROWS_WITH(knn_scores(along_x(3), y, bank, 2), Catch::Contains("4 labels"));
+}
+
+TEST_CASE("knn: the rule keeps score >= alpha, with statistics, warm-up and an empty memory", "[dml][knn]") {
+  MemoryBank bank = knn_bank();
+  const std::vector<int32_t> y = {0, 1, 2, 3};
+  const std::vector<uint8_t> flags = {0, 1, 1, 0};
+  auto knn = [](int64_t k, double alpha, int64_t warmup = 0) {
+    SelectorConfig cfg;
+    cfg.method = SelectMethod::knn;
+    cfg.knn_k = k;
+    cfg.knn_alpha = alpha;
+    cfg.warmup = warmup;
+    cfg.noise_rate = 0.0;  // not used by the rule
+    return Selector(cfg);
+  };
+  Selector half = knn(4, 0.5);
+  Selection s = half.select(0, along_x(4), y, &bank, &flags);
+  CHECK(s.keep == keep_of({1, 1, 1, 1}));  // 0.5 is not below α = 0.5
+  CHECK(s.threshold == 0.5);
+  CHECK(s.selected);
+  CHECK(s.p_clean == std::vector<float>{1.0f, 0.5f, 0.5f, 1.0f});
+  Selector strict = knn(4, 0.6);
+  s = strict.select(0, along_x(4), y, &bank, &flags);
+  CHECK(s.keep == keep_of({1, 0, 0, 1}));
+  CHECK(s.stats.kept == 2);
+  CHECK(s.stats.precision == 1.0);
+  CHECK(s.stats.recall == 1.0);
+  CHECK(strict.window().empty());  // no window
+  Selector late = knn(4, 0.6, /*warmup=*/5);
+  CHECK(late.select(4, along_x(4), y, &bank, &flags).keep == keep_of({1, 1, 1, 1}));
+  MemoryBank empty(8, 2, 4);
+  CHECK(strict.select(0, along_x(4), y, &empty, &flags).keep == keep_of({1, 1, 1, 1}));
+  CHECK_THROWS_WITH(knn(0, 0.5), Catch::Contains("k must be >= 1"));
+  CHECK_THROWS_WITH(knn(3, 1.5), Catch::Contains("alpha"));
+  CHECK_THROWS_WITH(make(SelectMethod::prism, 0.5).select_from_knn_scores({1.0f}), Catch::Contains("knn"));
+}
+
+TEST_CASE("vmf_log: sTRM treats ln P = 0 as certainly clean (not a threshold)", "[dml][vmf]") {
+  for (const char* form : {"center", "vmf_log"}) {
+    CAPTURE(form);
+    SelectorConfig cfg;
+    cfg.method = SelectMethod::prism;
+    cfg.noise_rate = 0.5;
+    cfg.form = parse_clean_form(form);
+    Selector sel(cfg);
+    // r = 2: the candidates are −1 (index 3) and 0 (index 0), so q = 0.
+    const Selection s = sel.select_from_probabilities({0.0f, 0.0f, 0.0f, -1.0f});
+    CHECK(s.candidates == std::vector<int64_t>{3, 0});
+    const bool log_scale = std::string(form) == "vmf_log";
+    CHECK(s.window_appended == !log_scale);  // q = 0 is a usable threshold for P, "certain" for ln P
+    if (log_scale) CHECK(s.keep == keep_of({0, 1, 1, 0}));  // empty window: the candidates removed
+  }
+}

@@ -52,7 +52,7 @@ TEST_CASE("train step: the memory is read before it is written, only kept rows e
   if (!std::filesystem::exists(std::string(kFashionMnist) + "/train-images-idx3-ubyte.gz"))
     FAIL("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)");
   ScopedMode exact(Mode::exact);
-  for (const char* method : {"prism", "xbm"}) {
+  for (const char* method : {"prism", "xbm", "knn"}) {
     const Config c = step_config(method);
     const DataSetup data = open_datasets(c);
     TrainingRun run(c, data.train, DeviceType::cpu);
@@ -87,10 +87,12 @@ TEST_CASE("train step: the memory is read before it is written, only kept rows e
         continue;
       }
       REQUIRE(r.memory_on);
-      // Read before write: P_clean from the snapshot equals the step's, bit for bit.
+      // Read before write: P_clean (knn: the kNN scores) from the snapshot equals the step's, bit for bit.
       if (!r.selection.p_clean.empty()) {
         ++selected_steps;
-        const std::vector<float> p = dml::clean_probability_center(emb, labels, before);
+        const std::vector<float> p = std::string(method) == "knn"
+                                         ? dml::knn_scores(emb, labels, before, c.noise.knn_k)
+                                         : dml::clean_probability_center(emb, labels, before);
         REQUIRE(p.size() == r.selection.p_clean.size());
         CHECK(std::memcmp(p.data(), r.selection.p_clean.data(), p.size() * sizeof(float)) == 0);
       }
@@ -119,7 +121,7 @@ TEST_CASE("train step: the memory is read before it is written, only kept rows e
       }
       CHECK(!bank->embeddings().requires_grad());
     }
-    if (std::string(method) == "prism") {
+    if (std::string(method) != "xbm") {
       CHECK(selected_steps >= 8);  // the selection ran against a non-empty memory
       CHECK(partial_steps >= 8);   // and removed samples, so "only the kept rows" was tested
     }
@@ -127,20 +129,29 @@ TEST_CASE("train step: the memory is read before it is written, only kept rows e
 }
 
 TEST_CASE("train step: the method table drives memory, selection and enqueueing", "[train][step]") {
-  CHECK(dml::method_names_text() == "contrastive, xbm, trm, prism, oracle");
+  CHECK(dml::method_names_text() == "contrastive, xbm, trm, prism, oracle, knn");
   for (const dml::MethodSpec& m : dml::methods()) {
     INFO(m.name);
     CHECK(&dml::method_spec(m.name) == &m);
     CHECK(m.uses_memory == (m.enqueue != dml::EnqueuePolicy::none));
     CHECK((m.selection == dml::SelectMethod::oracle) == m.needs_noise_flags);
   }
-  CHECK_THROWS_WITH(dml::method_spec("magic"), Catch::Contains("contrastive, xbm, trm, prism, oracle"));
+  CHECK_THROWS_WITH(dml::method_spec("magic"), Catch::Contains("contrastive, xbm, trm, prism, oracle, knn"));
   Config c = step_config("prism");
   c.xbm.enable = false;
-  for (const char* m : {"xbm", "trm", "prism", "oracle"}) {
+  for (const char* m : {"xbm", "trm", "prism", "oracle", "knn"}) {
     c.noise.method = m;
     CHECK_THROWS_WITH(validate_config(c), Catch::Contains("XBM.ENABLE"));
   }
+  c = step_config("knn");
+  CHECK_NOTHROW(validate_config(c));
+  c.noise.knn_k = 0;
+  CHECK_THROWS_WITH(validate_config(c), Catch::Contains("NOISE.KNN_K"));
+  c.noise.knn_k = 10;
+  c.noise.knn_alpha = 1.5;
+  CHECK_THROWS_WITH(validate_config(c), Catch::Contains("NOISE.KNN_ALPHA"));
+  c = step_config("prism");
+  c.xbm.enable = false;
   c.noise.method = "contrastive";
   CHECK_NOTHROW(validate_config(c));
   c.noise.clean_probability = "median";

@@ -1,15 +1,17 @@
 // Clean probability of batch samples against the memory bank, center form and full-memory form (DESIGN
 // §4.3), and the form table. Reference wiring of core ops (no gradients recorded): matmul for the
-// similarities, segment_mean_rows for the full form's class averages, softmax_rows; the [n, C] probabilities
-// come back to the host, where each sample's own class is picked.
+// similarities, segment_mean_rows for the full form's class averages, add (the vMF log normalisers as a
+// column bias), softmax_rows; the [n, C] probabilities come back to the host, where each sample's own class is
+// picked. The vMF fit (κ, ln C_d) is host code in double (dml/vmf.hpp).
+#include <array>
 #include <cmath>
+#include <limits>
 
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/dml/clean_probability.hpp"
-
-#include <array>
+#include "prism/dml/vmf.hpp"
 
 namespace prism::dml {
 
@@ -49,6 +51,20 @@ Tensor similarity_full(const Tensor& emb, const MemoryBank& bank) {
   return transpose(segment_mean_rows(S, order, offsets));
 }
 
+// ℓ[i, k] = ln C_d(κ_k) + (κ_k μ_k) · f_i: one GEMM against the host-built [C, d] matrix of κ_k μ_k (float)
+// plus the log normalisers as a column bias; −inf (a zero row plus a −inf bias) for classes without rows, so
+// the softmax gives them exactly 0.
+Tensor log_density_vmf(const Tensor& emb, MemoryBank& bank) {
+  const int64_t n = emb.size(0), C = bank.num_classes(), d = bank.dim();
+  const VmfFit fit = vmf_fit(bank);
+  std::vector<float> bias(C, -std::numeric_limits<float>::infinity());
+  for (int64_t k = 0; k < C; ++k)
+    if (fit.count[k] > 0) bias[k] = static_cast<float>(fit.log_c[k]);
+  if (n == 0) return Tensor::zeros({0, C}, DType::f32, emb.device());
+  const Tensor A = Tensor::from_vector({C, d}, fit.scaled_mean, emb.device());
+  return add(matmul(emb, A, false, true), Tensor::from_vector({C}, bias, emb.device()));
+}
+
 std::vector<float> probability_of_own_class(const Tensor& T, const std::vector<int32_t>& labels,
                                             const MemoryBank& bank) {
   const int64_t n = T.size(0), C = T.size(1);
@@ -64,8 +80,16 @@ std::vector<float> probability_of_own_class(const Tensor& T, const std::vector<i
 Tensor class_similarity(const Tensor& emb, MemoryBank& bank, CleanForm form) {
   check_batch(emb, nullptr, bank, "class_similarity");
   NoGradGuard no_grad;
-  return form == CleanForm::center ? similarity_center(emb.detach(), bank)
-                                   : similarity_full(emb.detach(), bank);
+  switch (form) {
+    case CleanForm::center:
+      return similarity_center(emb.detach(), bank);
+    case CleanForm::full:
+      return similarity_full(emb.detach(), bank);
+    case CleanForm::vmf:
+    case CleanForm::vmf_log:
+      return log_density_vmf(emb.detach(), bank);
+  }
+  throw Error("class_similarity: form " + std::to_string(static_cast<int>(form)) + " has no definition");
 }
 
 std::vector<float> clean_probability_center(const Tensor& emb, const std::vector<int32_t>& labels,
@@ -82,6 +106,36 @@ std::vector<float> clean_probability_full(const Tensor& emb, const std::vector<i
   return probability_of_own_class(similarity_full(emb.detach(), bank), labels, bank);
 }
 
+std::vector<float> clean_probability_vmf(const Tensor& emb, const std::vector<int32_t>& labels,
+                                         MemoryBank& bank) {
+  check_batch(emb, &labels, bank, "clean_probability_vmf");
+  NoGradGuard no_grad;
+  return probability_of_own_class(log_density_vmf(emb.detach(), bank), labels, bank);
+}
+
+std::vector<float> clean_log_probability_vmf(const Tensor& emb, const std::vector<int32_t>& labels,
+                                             MemoryBank& bank) {
+  check_batch(emb, &labels, bank, "clean_log_probability_vmf");
+  NoGradGuard no_grad;
+  const int64_t n = emb.size(0), C = bank.num_classes();
+  const std::vector<float> l = log_density_vmf(emb.detach(), bank).to_vector();
+  // ln P(i, y) = ℓ(i, y) − (m + ln Σ_k e^{ℓ(i, k) − m}), m the row maximum, k over the classes with rows, in
+  // double with the portable exp/log: the same bits on every machine, and no 0/1 saturation.
+  std::vector<float> out(n, 0.0f);
+  for (int64_t i = 0; i < n; ++i) {
+    if (bank.class_counts()[labels[i]] == 0) continue;  // ln 1
+    const float* row = l.data() + i * C;
+    double m = -std::numeric_limits<double>::infinity();
+    for (int64_t k = 0; k < C; ++k)
+      if (bank.class_counts()[k] > 0) m = std::max(m, static_cast<double>(row[k]));
+    double total = 0.0;
+    for (int64_t k = 0; k < C; ++k)
+      if (bank.class_counts()[k] > 0) total += exp_portable_d(static_cast<double>(row[k]) - m);
+    out[i] = static_cast<float>(static_cast<double>(row[labels[i]]) - m - log_portable_d(total));
+  }
+  return out;
+}
+
 // ---- the form table ----------------------------------------------------------------------------------------
 
 namespace {
@@ -90,10 +144,16 @@ std::vector<float> probability_full(const Tensor& emb, const std::vector<int32_t
   return clean_probability_full(emb, labels, bank);
 }
 
-constexpr std::array<CleanFormSpec, 2> kForms = {{
+constexpr std::array<CleanFormSpec, 4> kForms = {{
     {"center", CleanForm::center, clean_probability_center,
-     "AvgSim from the class centers of the memory (the paper's acceleration, O(n C d))"},
-    {"full", CleanForm::full, probability_full, "AvgSim from every memory row, the definition (O(n K d))"},
+     "AvgSim from the class centers of the memory (the paper's acceleration, O(n C d))", false},
+    {"full", CleanForm::full, probability_full, "AvgSim from every memory row, the definition (O(n K d))",
+     false},
+    {"vmf", CleanForm::vmf, clean_probability_vmf,
+     "vMF-Sim: a von Mises-Fisher density per class (mean direction, kappa) fitted to its memory rows",
+     false},
+    {"vmf_log", CleanForm::vmf_log, clean_log_probability_vmf,
+     "vMF-Sim ranked by ln P_clean (no float saturation at 0 or 1; thresholds in log space)", true},
 }};
 
 }  // namespace

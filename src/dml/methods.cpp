@@ -9,7 +9,7 @@ namespace prism::dml {
 
 namespace {
 
-constexpr std::array<MethodSpec, 5> kMethods = {{
+constexpr std::array<MethodSpec, 6> kMethods = {{
     {"contrastive", false, SelectMethod::none, EnqueuePolicy::none, false,
      "batch contrastive loss only, no memory"},
     {"xbm", true, SelectMethod::none, EnqueuePolicy::all, false,
@@ -20,6 +20,9 @@ constexpr std::array<MethodSpec, 5> kMethods = {{
      "memory + sTRM, the paper's method: top-R smoothed by a window of thresholds"},
     {"oracle", true, SelectMethod::oracle, EnqueuePolicy::kept, true,
      "memory + drop exactly the known-noisy samples (an upper bound; needs noise flags)"},
+    {"knn", true, SelectMethod::knn, EnqueuePolicy::kept, false,
+     "memory + kNN rule: drop a sample whose class's share among its k nearest memory rows is below alpha "
+     "times the largest share (no noise rate)"},
 }};
 
 }  // namespace

@@ -55,6 +55,11 @@ std::vector<ConfigKey> config_keys(Config& c) {
        "training method (memory, selection, enqueueing)"},
       {"NOISE.CLEAN_PROBABILITY", &c.noise.clean_probability, dml::clean_form_names(),
        "form of the clean probability that trm / prism rank"},
+      {"NOISE.KNN_K", &c.noise.knn_k, {}, "knn: nearest memory rows per sample"},
+      {"NOISE.KNN_ALPHA",
+       &c.noise.knn_alpha,
+       {},
+       "knn: removed when its class share / the largest share < alpha"},
       {"NOISE.TYPE",
        &c.noise.type,
        {"none", "symmetric", "small-cluster"},
@@ -518,6 +523,9 @@ void validate_config(const Config& c) {
   need(c.noise.window_size >= 1, "NOISE.WINDOW_SIZE",
        "must be >= 1, got " + std::to_string(c.noise.window_size));
   need(c.noise.warm_up >= 0, "NOISE.WARM_UP", "must be >= 0");
+  need(c.noise.knn_k >= 1, "NOISE.KNN_K", "must be >= 1, got " + std::to_string(c.noise.knn_k));
+  need(c.noise.knn_alpha >= 0 && c.noise.knn_alpha <= 1, "NOISE.KNN_ALPHA",
+       "must be in [0, 1], got " + num(c.noise.knn_alpha));
   need(c.effective_inject_rate() >= 0 && c.effective_inject_rate() < 1, "NOISE.INJECT_RATE",
        "must be in [0, 1), got " + num(c.effective_inject_rate()));
   need(c.noise.cluster_size >= 1, "NOISE.CLUSTER_SIZE", "must be >= 1");

@@ -110,6 +110,8 @@ TrainingRun::TrainingRun(const Config& config, DatasetPtr train_set, DeviceType 
   sc.window = config_.noise.window_size;
   sc.warmup = config_.noise.warm_up;
   sc.form = dml::parse_clean_form(config_.noise.clean_probability);
+  sc.knn_k = config_.noise.knn_k;
+  sc.knn_alpha = config_.noise.knn_alpha;
   selector_ = std::make_unique<dml::Selector>(sc);
   sampler_ =
       std::make_unique<dml::PKSampler>(train_set_->labels(), config_.data.train_batchsize,

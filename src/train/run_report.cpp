@@ -22,6 +22,16 @@ json number_or_null(double v) {
   return std::isfinite(v) ? json(v) : json(nullptr);
 }
 
+// Samples whose P_clean (or score) equals another sample's in the batch: a ranking among them is decided by
+// the index alone (float saturation at 0 or 1 shows here; docs/prism.md §10).
+int64_t tied_values(std::vector<float> v) {
+  std::sort(v.begin(), v.end());
+  int64_t tied = 0;
+  for (size_t i = 0; i < v.size(); ++i)
+    tied += (i > 0 && v[i] == v[i - 1]) || (i + 1 < v.size() && v[i] == v[i + 1]);
+  return tied;
+}
+
 PlotSeries series_of(const std::vector<json>& records, const char* section, const char* key, const char* name,
                      double scale = 1.0) {
   PlotSeries s;
@@ -107,6 +117,7 @@ json step_record(const StepResult& r, double images_per_second) {
   rec["threshold"] = number_or_null(r.selection.threshold);
   rec["kept_precision"] = r.has_noise_flags ? number_or_null(r.selection.stats.precision) : json(nullptr);
   rec["noise_recall"] = r.has_noise_flags ? number_or_null(r.selection.stats.recall) : json(nullptr);
+  rec["p_clean_ties"] = r.selection.p_clean.empty() ? json(nullptr) : json(tied_values(r.selection.p_clean));
   rec["memory_size"] = r.memory_size;
   rec["images_per_second"] = images_per_second;
   return rec;

@@ -1,7 +1,8 @@
 // PRISM instance selection (DESIGN §4.4): the selector that turns the clean probability of each batch sample
 // (a form of clean_probability.hpp, chosen by SelectorConfig::form) into a keep mask — none, oracle, TRM
-// (top-R) or PRISM (sTRM, top-R smoothed by a window of thresholds), with warm-up and statistics. Reference
-// code: P_clean is computed on the device, the ranking on the host. Walkthrough: docs/prism.md.
+// (top-R) or PRISM (sTRM, top-R smoothed by a window of thresholds), with warm-up and statistics; and the kNN
+// rule, which needs no clean probability and no noise rate. Reference code: P_clean and the kNN similarities
+// are computed on the device, the ranking on the host. Walkthrough: docs/prism.md.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -16,9 +17,9 @@
 namespace prism::dml {
 
 // ---- selection ---------------------------------------------------------------------------------------------
-enum class SelectMethod { none, oracle, trm, prism };
+enum class SelectMethod { none, oracle, trm, prism, knn };
 const char* select_method_name(SelectMethod m);
-SelectMethod parse_select_method(const std::string& s);  // "none" | "oracle" | "trm" | "prism"
+SelectMethod parse_select_method(const std::string& s);  // "none" | "oracle" | "trm" | "prism" | "knn"
 
 struct SelectorConfig {
   SelectMethod method = SelectMethod::prism;
@@ -26,7 +27,18 @@ struct SelectorConfig {
   int64_t window = 30;      // τ: thresholds kept by sTRM
   int64_t warmup = 0;       // W: iterations < W keep everything
   CleanForm form = CleanForm::center;
+  int64_t knn_k = 10;      // kNN rule: neighbours per sample
+  double knn_alpha = 0.5;  // kNN rule: removed when s_{y_i} / max_c s_c < α
 };
+
+// The kNN score of every batch sample (DESIGN §4.4): among its k nearest memory rows by cosine (all rows when
+// the memory holds fewer than k), s_c = the share of class c; score(i) = s_{y_i} / max_c s_c ∈ [0, 1], and 1
+// when class y_i has no memory rows at all (as AvgSim's P_clean = 1, so a new class can enter the memory). The
+// similarities f_i · v_j are one backend GEMM (the rows are unit vectors, so the dot product is the cosine);
+// the top-k is taken on the host by (similarity descending, memory slot ascending) — a tie at the k-th place
+// goes to the lower slot; a NaN similarity ranks last.
+std::vector<float> knn_scores(const Tensor& emb, const std::vector<int32_t>& labels, const MemoryBank& bank,
+                              int64_t k);
 
 struct SelectionStats {
   int64_t batch = 0, kept = 0;
@@ -39,11 +51,12 @@ struct SelectionStats {
 
 struct Selection {
   std::vector<uint8_t> keep;   // [n], 1 = kept
-  std::vector<float> p_clean;  // [n] when computed (trm, prism with a non-empty memory), else empty
+  std::vector<float> p_clean;  // [n] when computed (trm, prism with a non-empty memory; knn: the kNN score;
+                               // ln P_clean for a log-scale form), else empty
   std::vector<int64_t>
       candidates;  // the r lowest P_clean, ascending by (P_clean, index); NaN counts as lowest
   int64_t r = 0;
-  double threshold;       // the threshold applied (NaN when none)
+  double threshold;       // the threshold applied (NaN when none; knn: α)
   bool selected = false;  // false: everything kept without ranking (none, warm-up, r = 0, empty memory)
   bool window_appended = false;  // q entered the window
   bool fallback = false;         // threshold kept nobody: the r candidates were removed, the window cut
@@ -68,6 +81,9 @@ class Selector {
   // DESIGN §4.4.
   Selection select_from_probabilities(const std::vector<float>& p_clean,
                                       const std::vector<uint8_t>* noise_flags = nullptr);
+  // The kNN rule alone on given scores (method knn): keep score ≥ α.
+  Selection select_from_knn_scores(const std::vector<float>& scores,
+                                   const std::vector<uint8_t>* noise_flags = nullptr) const;
 
   const std::deque<float>& window() const { return window_; }
   void set_window(std::deque<float> w);

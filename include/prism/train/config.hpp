@@ -55,6 +55,8 @@ struct Config {
     int64_t warm_up = 0;                       // NOISE.WARM_UP (official): iterations before selection starts
     std::string method = "prism";              // NOISE.METHOD: a row of dml::methods()
     std::string clean_probability = "center";  // NOISE.CLEAN_PROBABILITY: a row of dml::clean_forms()
+    int64_t knn_k = 10;                        // NOISE.KNN_K: neighbours of the kNN rule
+    double knn_alpha = 0.5;                    // NOISE.KNN_ALPHA: the kNN rule removes score < α
     std::string type = "none";            // NOISE.TYPE: none | symmetric | small-cluster (generated noise)
     std::optional<double> inject_rate{};  // NOISE.INJECT_RATE: rate of generated noise (null = NOISE_RATE)
     int64_t cluster_size = 2;             // NOISE.CLUSTER_SIZE: mean images per cluster (small-cluster)
