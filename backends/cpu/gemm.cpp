@@ -33,14 +33,31 @@ struct MatView {
   float at(int64_t r, int64_t c) const { return p[r * rs + c * cs]; }
 };
 
-// Pack rows [i0, i0+mc) × k [k0, k0+kc) of op(A) into MR-row strips, zero-padded.
+// Pack rows [i0, i0+mc) × k [k0, k0+kc) of op(A) into MR-row strips, zero-padded. The two layouts GEMMs
+// here use get loops that read memory in order: op(A) column-major (trans_a: each k holds MR consecutive
+// rows) and row-major (each row contiguous in k).
 void pack_a(float* Ap, MatView a, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int64_t MR) {
   for (int64_t s = 0; s < mc; s += MR) {
     float* dst = Ap + s * kc;
-    int64_t rows = std::min(MR, mc - s);
-    for (int64_t k = 0; k < kc; ++k) {
-      for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = a.at(i0 + s + r, k0 + k);
-      for (int64_t r = rows; r < MR; ++r) dst[k * MR + r] = 0.0f;
+    const int64_t rows = std::min(MR, mc - s);
+    if (a.rs == 1) {
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* src = a.p + (i0 + s) + (k0 + k) * a.cs;
+        for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = src[r];
+        for (int64_t r = rows; r < MR; ++r) dst[k * MR + r] = 0.0f;
+      }
+    } else if (a.cs == 1) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* src = a.p + (i0 + s + r) * a.rs + k0;
+        for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k];
+      }
+      for (int64_t r = rows; r < MR; ++r)
+        for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = 0.0f;
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = a.at(i0 + s + r, k0 + k);
+        for (int64_t r = rows; r < MR; ++r) dst[k * MR + r] = 0.0f;
+      }
     }
   }
 }
@@ -65,7 +82,7 @@ namespace {
 // continues the accumulators across panels; chunked order starts each panel from 0 and adds it to C (the
 // first panel stores). No alpha here.
 void gemm_blocked(float* C, MatView a, MatView b, int64_t M, int64_t N, int64_t k_begin, int64_t k_end,
-                  GemmOrder order) {
+                  GemmOrder order, int threads) {
   const IsaKernels& isa = isa_kernels();
   const int64_t MR = isa.mr, NR = isa.nr;
   std::vector<float> Bp;
@@ -82,7 +99,10 @@ void gemm_blocked(float* C, MatView a, MatView b, int64_t M, int64_t N, int64_t 
         pack_b_strip(Bp.data() + s * kc * NR, b, jc + s * NR, std::min(NR, nc - s * NR), pc, kc, NR);
       });
       const int64_t row_blocks = (M + MC - 1) / MC;
-      const int64_t col_groups = (strips + NR_GROUP - 1) / NR_GROUP;
+      // Enough row blocks for every thread: one task per row block, so each packs its A block once (not once
+      // per column group); otherwise column groups of NR_GROUP strips add the parallelism.
+      const int64_t group = row_blocks >= 4 * threads ? strips : NR_GROUP;
+      const int64_t col_groups = (strips + group - 1) / group;
       tbb::parallel_for(int64_t(0), row_blocks * col_groups, [&](int64_t task) {
         const int64_t ib = task / col_groups, jg = task % col_groups;
         const int64_t i0 = ib * MC, mc = std::min(MC, M - i0);
@@ -90,7 +110,7 @@ void gemm_blocked(float* C, MatView a, MatView b, int64_t M, int64_t N, int64_t 
         Ap.resize(((mc + MR - 1) / MR) * MR * kc);
         pack_a(Ap.data(), a, i0, mc, pc, kc, MR);
         float edge[kMaxTile];
-        for (int64_t s = jg * NR_GROUP; s < std::min(strips, (jg + 1) * NR_GROUP); ++s) {
+        for (int64_t s = jg * group; s < std::min(strips, (jg + 1) * group); ++s) {
           const int64_t j0 = jc + s * NR, cols = std::min(NR, N - j0);
           for (int64_t r = 0; r < mc; r += MR) {
             const int64_t rows = std::min(MR, mc - r);
@@ -133,7 +153,7 @@ void gemm_views(float* C, MatView a, MatView b, int64_t M, int64_t N, int64_t K,
     std::vector<float> partial(static_cast<size_t>(chunks) * M * N);
     tbb::parallel_for(int64_t(0), chunks, [&](int64_t ch) {
       const int64_t k0 = ch * KC, k1 = std::min(K, k0 + KC);
-      gemm_blocked(partial.data() + ch * M * N, a, b, M, N, k0, k1, order);
+      gemm_blocked(partial.data() + ch * M * N, a, b, M, N, k0, k1, order, threads);
     });
     tbb::parallel_for(int64_t(0), M, [&](int64_t i) {
       for (int64_t j = 0; j < N; ++j) {
@@ -143,7 +163,7 @@ void gemm_views(float* C, MatView a, MatView b, int64_t M, int64_t N, int64_t K,
       }
     });
   } else {
-    gemm_blocked(C, a, b, M, N, 0, K, order);
+    gemm_blocked(C, a, b, M, N, 0, K, order, threads);
   }
 }
 

@@ -35,6 +35,9 @@ struct IsaKernels {
   // Max pooling of one plane p [H = 2·OH (+1), W] with a 2×2 window, stride 2, no padding: out and argmax
   // [OH, OW] as kern::maxpool2d_one gives them (argmax indexes the plane).
   void (*maxpool2x2_plane)(float* out, int32_t* argmax, const float* p, int64_t W, int64_t OH, int64_t OW);
+  // dst[j·ld_dst + i] = src[i·ld_src + j] for one transpose_tile_size² tile (data movement only).
+  int64_t transpose_tile_size;
+  void (*transpose_tile)(float* dst, int64_t ld_dst, const float* src, int64_t ld_src);
 };
 
 // The variants compiled into this binary (defined in isa_<name>.cpp).

@@ -15,7 +15,9 @@ const IsaKernels& isa_kernels_avx2() {
                             isa_avx2::gemm_micro,
                             isa_avx2::fma_arrays,
                             isa_avx2::axpy_fma,
-                            isa_avx2::maxpool2x2_plane};
+                            isa_avx2::maxpool2x2_plane,
+                            isa_avx2::kTransposeTile,
+                            isa_avx2::transpose_tile};
   return k;
 }
 }  // namespace prism::cpu

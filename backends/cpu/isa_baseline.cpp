@@ -23,7 +23,9 @@ const IsaKernels& isa_kernels_baseline() {
                             isa_baseline::gemm_micro,
                             isa_baseline::fma_arrays,
                             isa_baseline::axpy_fma,
-                            isa_baseline::maxpool2x2_plane};
+                            isa_baseline::maxpool2x2_plane,
+                            isa_baseline::kTransposeTile,
+                            isa_baseline::transpose_tile};
   return k;
 }
 }  // namespace prism::cpu
