@@ -169,7 +169,8 @@ TEST_CASE("exact GEMM: 1 thread and 2 threads give the same bits", "[gemm]") {
       }
 }
 
-TEST_CASE("fast GEMM (the blocked kernel in chunked order) agrees with exact within the nMSE budget", "[gemm]") {
+TEST_CASE("fast GEMM (the blocked kernel in chunked order) agrees with exact within the nMSE budget",
+          "[gemm]") {
   const GemmShape shapes[] = {{1, 1, 1},      {7, 13, 5},     {37, 29, 300}, {128, 96, 513},
                               {32, 9, 50176}, {50176, 32, 9}, {3, 5, 0},     {1, 4100, 33}};
   uint64_t seed = 300;
