@@ -14,7 +14,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/runtime_options.hpp"
+#include "cpu/isa.hpp"
 #include "prism/core/ops.hpp"
+#include "prism/core/profile.hpp"
 #include "prism/core/random.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/core/timing.hpp"
@@ -131,8 +133,16 @@ Config bench_config(const BenchTrainArgs& a) {
   return c;
 }
 
-// Median seconds of one TrainingRun::step after 3 warm-up steps, in the current mode.
-double time_training_step(const BenchTrainArgs& a, DeviceType device) {
+struct StepTiming {
+  double seconds = 0;                  // median of the unprofiled steps
+  double profiled_seconds = 0;         // mean wall time of the profiled steps
+  std::vector<profile::Entry> phases;  // exclusive time per profiler path, mean per profiled step
+};
+
+// Median seconds of one TrainingRun::step after 3 warm-up steps, in the current mode; then `steps` more
+// steps with the profiler on, for the per-op breakdown (timed apart, so the profiler's clock reads and GPU
+// synchronisations never touch the median).
+StepTiming time_training_step(const BenchTrainArgs& a, DeviceType device) {
   Rng rng(0, RngStream::test);
   auto data = std::make_shared<SyntheticImages>(a.instances, rng);
   TrainingRun run(bench_config(a), data, device);
@@ -146,7 +156,43 @@ double time_training_step(const BenchTrainArgs& a, DeviceType device) {
   std::vector<int64_t> rows(a.batch);
   for (int64_t i = 0; i < a.batch; ++i) rows[i] = i;
   const Batch batch = data->load_batch(rows, false, 0, 0);
-  return median_seconds([&] { run.step(batch); }, a.steps, 3);  // step() ends with loss.item(): synchronised
+  StepTiming t;
+  t.seconds =
+      median_seconds([&] { run.step(batch); }, a.steps, 3);  // step() ends with loss.item(): synchronised
+
+  profile::set_synchronize([device] { backend(device).synchronize(); });
+  profile::set_enabled(true);
+  const auto t0 = BenchClock::now();
+  for (int64_t i = 0; i < a.steps; ++i) run.step(batch);
+  t.profiled_seconds = seconds_since(t0) / static_cast<double>(a.steps);
+  t.phases = profile::entries();
+  profile::set_enabled(false);
+  profile::set_synchronize(nullptr);
+  for (profile::Entry& e : t.phases) e.seconds /= static_cast<double>(a.steps);
+  return t;
+}
+
+// "step/backward/conv1" → "backward conv1"; the step's own exclusive time is what no phase claimed.
+std::string phase_name(const std::string& path) {
+  if (path == "step") return "other (step, unattributed)";
+  std::string name = path.rfind("step/", 0) == 0 ? path.substr(5) : path;
+  std::replace(name.begin(), name.end(), '/', ' ');
+  return name;
+}
+
+nlohmann::ordered_json breakdown_json(const StepTiming& t) {
+  nlohmann::ordered_json j;
+  j["profiled_step_ms"] = 1e3 * t.profiled_seconds;
+  double total = 0;
+  for (const profile::Entry& e : t.phases) total += e.seconds;
+  j["attributed_ms"] = 1e3 * total;
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const profile::Entry& e : t.phases)
+    rows.push_back({{"phase", phase_name(e.path)},
+                    {"ms", 1e3 * e.seconds},
+                    {"share", t.profiled_seconds > 0 ? e.seconds / t.profiled_seconds : 0.0}});
+  j["phases"] = rows;
+  return j;
 }
 
 // Runs the PyTorch twin with the first interpreter that can import torch ($PRISM_PYTHON, python3, then
@@ -197,12 +243,17 @@ void register_bench_train(CLI::App* bench) {
     r["batch"] = a.batch;
     r["device"] = device_name(device);
     r["threads"] = num_threads();
+    r["isa"] = cpu::isa_description();
     double ips[2];
+    StepTiming timing[2];
     for (Mode m : {Mode::fast, Mode::exact}) {
       ScopedMode scoped(m);
-      ips[m == Mode::exact] = static_cast<double>(a.batch) / time_training_step(a, device);
+      timing[m == Mode::exact] = time_training_step(a, device);
+      ips[m == Mode::exact] = static_cast<double>(a.batch) / timing[m == Mode::exact].seconds;
       r["images_per_second"][mode_name(m)] = ips[m == Mode::exact];
     }
+    for (Mode m : {Mode::fast, Mode::exact})
+      r["breakdown"][mode_name(m)] = breakdown_json(timing[m == Mode::exact]);
     nlohmann::json torch =
         a.no_torch ? nlohmann::json{{"error", "skipped (--no-torch)"}} : run_torch(a, device);
     if (torch.contains("images_per_second")) {
@@ -220,14 +271,33 @@ void register_bench_train(CLI::App* bench) {
     std::printf("training step (TrainingRun::step, method %s), %s, batch %lld, %s, %d threads\n",
                 a.method.c_str(), a.model.c_str(), static_cast<long long>(a.batch), device_name(device),
                 num_threads());
+    std::printf("  CPU kernels: %s\n", r["isa"].get<std::string>().c_str());
     std::printf("  prism fast   %8.0f img/s\n  prism exact  %8.0f img/s\n", ips[0], ips[1]);
     if (r.contains("ratio_vs_pytorch"))
-      std::printf("  pytorch %s %6.0f img/s   ratio fast %.2f, exact %.2f\n",
+      std::printf("  pytorch %s (BLAS %s) %6.0f img/s   ratio fast %.2f, exact %.2f\n",
                   r["pytorch"]["torch"].get<std::string>().c_str(),
+                  r["pytorch"].value("blas", std::string("unknown")).c_str(),
                   r["pytorch"]["images_per_second"].get<double>(),
                   r["ratio_vs_pytorch"]["fast"].get<double>(), r["ratio_vs_pytorch"]["exact"].get<double>());
     else
       std::printf("  pytorch: %s\n", r["pytorch_error"].get<std::string>().c_str());
+    // The per-op breakdown (profiled steps, timed apart from the medians above).
+    std::printf("\nwhere a step's time goes (mean of %lld profiled steps; share of the profiled step)\n",
+                static_cast<long long>(a.steps));
+    std::printf("  %-34s %10s %7s %10s %7s\n", "phase", "fast ms", "share", "exact ms", "share");
+    const auto& fast_rows = r["breakdown"]["fast"]["phases"];
+    const auto& exact_rows = r["breakdown"]["exact"]["phases"];
+    for (const auto& row : exact_rows) {
+      const std::string name = row["phase"].get<std::string>();
+      double fast_ms = 0, fast_share = 0;
+      for (const auto& f : fast_rows)
+        if (f["phase"] == name) fast_ms = f["ms"].get<double>(), fast_share = f["share"].get<double>();
+      std::printf("  %-34s %10.2f %6.1f%% %10.2f %6.1f%%\n", name.c_str(), fast_ms, 100 * fast_share,
+                  row["ms"].get<double>(), 100 * row["share"].get<double>());
+    }
+    std::printf("  %-34s %10.2f %7s %10.2f\n", "step (profiled)",
+                r["breakdown"]["fast"]["profiled_step_ms"].get<double>(), "",
+                r["breakdown"]["exact"]["profiled_step_ms"].get<double>());
   });
 }
 

@@ -6,12 +6,15 @@
 #include <string>
 
 #include "cli/commands.hpp"
+#include "cpu/isa.hpp"
 #include "prism/core/runtime.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"prism — noise-resistant deep metric learning (PRISM, CVPR 2021), portable C++ reference"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "prism 0.1.0");
+  // The CPU kernel variant is chosen at run time (backends/cpu/isa.hpp): say which one this CPU gets.
+  app.set_version_flag("--version",
+                       [] { return "prism 0.1.0, CPU kernels " + prism::cpu::isa_description(); });
   prism::cli::register_bench(app);
   prism::cli::register_eval(app);
   prism::cli::register_select(app);

@@ -5,6 +5,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "prism/core/profile.hpp"
 #include "prism/core/runtime.hpp"
 
 namespace prism {
@@ -51,6 +52,7 @@ void record(Tensor& output, const char* name, std::vector<Tensor> inputs,
   if (!any) return;
   auto node = std::make_shared<Node>();
   node->name = name;
+  if (profile::enabled()) profile::label_node(node.get());
   node->inputs = std::move(inputs);
   node->backward = std::move(backward);
   output.set_grad_fn(std::move(node));
@@ -94,6 +96,8 @@ void run_backward(const Tensor& root, const Tensor& seed) {
     Tensor grad_out = g->second;
     grads.erase(g);
     Node& node = *t->grad_fn;
+    // The profiler times this node and its accumulation under the scope its forward ran in.
+    profile::Scope timed(profile::enabled() ? profile::node_label(&node) : "");
     std::vector<Tensor> in_grads = node.backward(grad_out);
     if (in_grads.size() != node.inputs.size())
       throw Error(std::string("autograd: backward of '") + node.name +

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "cpu/isa.hpp"
+
 namespace prism {
 
 namespace {
@@ -82,6 +84,9 @@ void apply_environment() {
                   "'");
     set_num_threads(n);
   }
+  // PRISM_ISA (the CPU kernel variant, backends/cpu/isa.hpp) is read on first use; check it now, so a bad
+  // value is one line at start-up (naming the variable) rather than an error in the middle of a command.
+  cpu::isa_kernels();
   if (const char* d = std::getenv("PRISM_DEVICE"); d && *d) {
     try {
       parse_device(d);  // checked now; default_device() reads it where a command needs a device

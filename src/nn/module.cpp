@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "prism/core/profile.hpp"
 #include "prism/core/runtime.hpp"
 
 namespace prism::nn {
@@ -177,7 +178,10 @@ Sequential& Sequential::add(const std::string& name, std::shared_ptr<Module> m) 
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  for (const auto& c : children()) h = c.second->forward(h);
+  for (const auto& c : children()) {
+    profile::Scope timed(c.first);  // the step profiler's per-layer forward entry
+    h = c.second->forward(h);
+  }
   return h;
 }
 

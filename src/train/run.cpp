@@ -10,6 +10,7 @@
 
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
+#include "prism/core/profile.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/dml/contrastive.hpp"
 #include "prism/nn/models.hpp"
@@ -138,6 +139,8 @@ double TrainingRun::lr_at(int64_t it) const {
 // ---- the step (DESIGN §4.5) --------------------------------------------------------------------------------
 
 StepResult TrainingRun::step(const Batch& batch) {
+  // The profiler's phases (prism/core/profile.hpp; off unless `prism bench train` turns it on) only time.
+  profile::Scope step_scope("step");
   const int64_t it = iteration_;
   const std::vector<int32_t> labels = batch.labels.to_vector_i32();
   std::vector<uint8_t> flags;
@@ -145,44 +148,62 @@ StepResult TrainingRun::step(const Batch& batch) {
     for (int64_t idx : batch.indices) flags.push_back(train_set_->noise_flag(idx));
   const std::vector<uint8_t>* flags_ptr = flags.empty() ? nullptr : &flags;
 
-  Tensor emb = model_->forward(batch.inputs.to(device_));
+  Tensor emb;
+  {
+    profile::Scope phase("forward");
+    emb = model_->forward(batch.inputs.to(device_));
+  }
   // The memory is read before this batch is added (read, then write: DESIGN §4.2).
   const bool memory_on = method_->uses_memory && it >= config_.xbm.start_iteration;
   StepResult r;
   r.memory_on = memory_on;
   r.has_noise_flags = flags_ptr != nullptr;
-  r.selection = memory_on ? selector_->select(it, emb.detach(), labels, bank_.get(), flags_ptr)
-                          : selector_->keep_all(static_cast<int64_t>(labels.size()), flags_ptr);
-
-  const Tensor labels_t = dml::label_tensor(labels, device_);
-  const Tensor keep_t = dml::mask_tensor(r.selection.keep, device_);
-  Tensor batch_term = dml::batch_loss(*loss_, emb, labels_t, keep_t, r.selection.stats.kept);
-  Tensor loss = batch_term, memory_term;
-  if (memory_on && !bank_->empty()) {
-    memory_term =
-        dml::memory_loss(*loss_, emb, labels_t, keep_t, bank_->embeddings(), bank_->labels_device());
-    loss = add(batch_term, scale(memory_term, static_cast<float>(config_.xbm.weight)));
+  {
+    profile::Scope phase("selection");
+    r.selection = memory_on ? selector_->select(it, emb.detach(), labels, bank_.get(), flags_ptr)
+                            : selector_->keep_all(static_cast<int64_t>(labels.size()), flags_ptr);
   }
-  // The contrastive loss skips pairs whose similarity is NaN (as the official code does), so non-finite
-  // embeddings are checked directly as well as the loss.
-  r.loss = loss.item();
-  const float emb_sum = sum(emb.detach()).item();
-  if (!std::isfinite(r.loss) || !std::isfinite(emb_sum))
-    throw DivergedError(std::string(std::isfinite(r.loss) ? "the embeddings became non-finite"
-                                                          : "the loss became " + std::to_string(r.loss)) +
-                        " at iteration " + std::to_string(it + 1));
-  r.batch_loss = batch_term.item();
-  if (memory_term.defined()) {
-    r.memory_loss = memory_term.item();
-    r.has_memory_loss = true;
+
+  Tensor batch_term, loss, memory_term;
+  {
+    profile::Scope phase("loss");
+    const Tensor labels_t = dml::label_tensor(labels, device_);
+    const Tensor keep_t = dml::mask_tensor(r.selection.keep, device_);
+    batch_term = dml::batch_loss(*loss_, emb, labels_t, keep_t, r.selection.stats.kept);
+    loss = batch_term;
+    if (memory_on && !bank_->empty()) {
+      memory_term =
+          dml::memory_loss(*loss_, emb, labels_t, keep_t, bank_->embeddings(), bank_->labels_device());
+      loss = add(batch_term, scale(memory_term, static_cast<float>(config_.xbm.weight)));
+    }
+    // The contrastive loss skips pairs whose similarity is NaN (as the official code does), so non-finite
+    // embeddings are checked directly as well as the loss.
+    r.loss = loss.item();
+    const float emb_sum = sum(emb.detach()).item();
+    if (!std::isfinite(r.loss) || !std::isfinite(emb_sum))
+      throw DivergedError(std::string(std::isfinite(r.loss) ? "the embeddings became non-finite"
+                                                            : "the loss became " + std::to_string(r.loss)) +
+                          " at iteration " + std::to_string(it + 1));
+    r.batch_loss = batch_term.item();
+    if (memory_term.defined()) {
+      r.memory_loss = memory_term.item();
+      r.has_memory_loss = true;
+    }
   }
 
   r.lr = lr_at(it);
   optimizer_->zero_grad();
-  if (loss.requires_grad()) loss.backward();
-  optimizer_->set_lr(r.lr);
-  optimizer_->step();
+  if (loss.requires_grad()) {
+    profile::Scope phase("backward");
+    loss.backward();
+  }
+  {
+    profile::Scope phase("optimizer");
+    optimizer_->set_lr(r.lr);
+    optimizer_->step();
+  }
   if (memory_on) {
+    profile::Scope phase("enqueue");
     static const std::vector<uint8_t> all;  // empty keep = every row
     bank_->enqueue(emb.detach(), labels, batch.indices,
                    method_->enqueue == dml::EnqueuePolicy::all ? all : r.selection.keep);

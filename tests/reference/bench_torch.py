@@ -11,6 +11,7 @@ Prints one JSON object: {"images_per_second": ..., "step_ms": ..., "torch": vers
 """
 import argparse
 import json
+import re
 import time
 
 import torch
@@ -101,7 +102,12 @@ def main():
         times.append(time.perf_counter() - t0)
     times.sort()
     median = times[len(times) // 2]
+    # Which PyTorch was measured: its version, the BLAS its matmul runs on (mkl for the PyPI wheel, open or
+    # the reference BLAS for distribution packages) and whether oneDNN (mkldnn) serves its convolutions.
+    config = torch.__config__.show()
+    blas = re.search(r"BLAS_INFO=(\w+)", config)
     print(json.dumps({"images_per_second": args.batch / median, "step_ms": 1e3 * median, "torch": torch.__version__,
+                      "blas": blas.group(1) if blas else "unknown", "onednn": torch.backends.mkldnn.is_available(),
                       "threads": torch.get_num_threads(), "device": args.device, "loss": args.loss}))
 
 

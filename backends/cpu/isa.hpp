@@ -1,0 +1,64 @@
+// Runtime ISA dispatch of the CPU backend's hot kernels (fast path): the table of kernels one instruction-set
+// variant provides (AVX-512, AVX2+FMA, baseline x86-64 SSE2 — or the generic C++ one off x86), and the variant
+// chosen once per process for the CPU it runs on (env PRISM_ISA=avx512|avx2|baseline overrides; a variant the
+// CPU lacks is refused). Every variant computes the same fma chains, so exact-mode results are bit-identical
+// across variants (tests/test_isa.cpp).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+// The x86-64 variants are compiled (CMakeLists.txt) exactly when the target is x86-64.
+#if defined(__x86_64__) || defined(_M_X64)
+#define PRISM_ISA_X86 1
+#endif
+
+namespace prism::cpu {
+
+enum class Isa : int { baseline, avx2, avx512 };
+
+// How a GEMM micro-tile meets C: start from 0 and store; continue the chain from C; start from 0 and add to C.
+enum class TileInit : int { zero_store, load_store, zero_add };
+
+// One variant's kernels. Each is plain arithmetic on raw pointers (no allocation, no threads, no templates
+// shared with other translation units: see the ODR note in backends/cpu/isa_kernels.inc).
+struct IsaKernels {
+  Isa isa;
+  const char* name;
+  int64_t mr, nr;  // the GEMM micro-tile: mr rows × nr columns
+  // c[i·ldc + j] (an mr × nr tile) from `init` and the fma chain over k < kc of Ap[k·mr + i] · Bp[k·nr + j].
+  void (*gemm_micro)(int64_t kc, const float* Ap, const float* Bp, float* c, int64_t ldc, TileInit init);
+  // out[i] = fma(a[i], b[i], c[i]), correctly rounded (the variant's fma; tests compare it with std::fma).
+  void (*fma_arrays)(float* out, const float* a, const float* b, const float* c, int64_t n);
+  // acc[j] = fma(w, x[j], acc[j]) for j < n: one tap of a direct convolution row (kernels/conv.hpp order).
+  void (*axpy_fma)(float* acc, float w, const float* x, int64_t n);
+  // Max pooling of one plane p [H = 2·OH (+1), W] with a 2×2 window, stride 2, no padding: out and argmax
+  // [OH, OW] as kern::maxpool2d_one gives them (argmax indexes the plane).
+  void (*maxpool2x2_plane)(float* out, int32_t* argmax, const float* p, int64_t W, int64_t OH, int64_t OW);
+  // dst[j·ld_dst + i] = src[i·ld_src + j] for one transpose_tile_size² tile (data movement only).
+  int64_t transpose_tile_size;
+  void (*transpose_tile)(float* dst, int64_t ld_dst, const float* src, int64_t ld_src);
+};
+
+// The variants compiled into this binary (defined in isa_<name>.cpp).
+const IsaKernels& isa_kernels_baseline();
+#if defined(PRISM_ISA_X86)
+const IsaKernels& isa_kernels_avx2();
+const IsaKernels& isa_kernels_avx512();
+#endif
+
+const char* isa_name(Isa isa);
+// "avx512" | "avx2" | "baseline"; throws prism::Error naming PRISM_ISA-style choices otherwise.
+Isa parse_isa(const std::string& name);
+// Compiled into this binary and supported by this CPU (and its OS: AVX state enabled).
+bool isa_supported(Isa isa);
+std::vector<Isa> supported_isas();  // lowest first
+// The active variant: chosen on first use (PRISM_ISA, else the best supported), then fixed until set_isa.
+const IsaKernels& isa_kernels();
+Isa active_isa();
+// Forces a variant (tests, benchmarks); throws prism::Error when this CPU or build lacks it.
+void set_isa(Isa isa);
+// "avx2 (of baseline, avx2 on this CPU; PRISM_ISA unset)": for `prism --version` and `prism bench`.
+std::string isa_description();
+
+}  // namespace prism::cpu
