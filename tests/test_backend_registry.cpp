@@ -1,6 +1,7 @@
 // Tests of the core/backend layering: the registry forwarding mode and threads; the launch emulator in the
 // cuda slot (nn ops, fmnist-cnn steps, the trainer) bit for bit against the CPU; Backend::supports() enforced
 // by the op dispatch; row views and the core row gathers the memory bank uses.
+#include <unistd.h>
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -216,7 +217,9 @@ TEST_CASE("the trainer on the emulated cuda slot writes the CPU's checkpoint byt
     Config cd = c;
     cd.run.device = device;
     TrainOptions opt;
-    opt.out_dir = (std::filesystem::temp_directory_path() / ("prism_registry_test_" + device)).string();
+    opt.out_dir = (std::filesystem::temp_directory_path() /
+                   ("prism_registry_test_" + std::to_string(::getpid()) + "_" + device))
+                      .string();
     std::filesystem::remove_all(opt.out_dir);
     opt.progress = false;
     const TrainSummary s = train(cd, opt);

@@ -2,6 +2,7 @@
 // magic "\x93NUMPY", version, little-endian header length, a Python-literal dict padded with spaces to a
 // multiple of 64 bytes and ended by '\n', then the C-order data) — not by our own reader's assumptions; plus
 // files that numpy itself wrote (tests/data/dml, made by tests/reference/make_dml_golden.py).
+#include <unistd.h>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
@@ -38,7 +39,8 @@ RawNpy parse_by_hand(const std::string& b) {
 }  // namespace
 
 TEST_CASE("npy: our files follow the format (independent reader)", "[data][npy]") {
-  const std::string dir = (std::filesystem::temp_directory_path() / "prism_npy_test").string();
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("prism_npy_test_" + std::to_string(::getpid()))).string();
   make_directories(dir);
   const std::vector<float> values = {1.5f, -2.0f, 0.0f, 3.25f, 1e-30f, -7.0f};
   write_npy_f32(dir + "/m.npy", {2, 3}, values);

@@ -27,7 +27,8 @@ namespace {
 const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 std::string fresh_dir(const std::string& name) {
-  const std::string d = (fs::temp_directory_path() / ("prism_kill_test_" + name)).string();
+  const std::string d =
+      (fs::temp_directory_path() / ("prism_kill_test_" + std::to_string(::getpid()) + "_" + name)).string();
   fs::remove_all(d);
   fs::create_directories(d);
   return d;

@@ -1,5 +1,6 @@
 // Tests of `prism sweep` and the experiment report (tag [sweep]) on a tiny Fashion-MNIST grid through the built
 // binary: results vs summaries, table statistics, reruns, resumes, refusals, --jobs, bad input, the page.
+#include <unistd.h>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -18,7 +19,8 @@ namespace {
 const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 std::string fresh_dir(const std::string& name) {
-  const fs::path p = fs::temp_directory_path() / ("prism_sweep_test_" + name);
+  const fs::path p =
+      fs::temp_directory_path() / ("prism_sweep_test_" + std::to_string(::getpid()) + "_" + name);
   fs::remove_all(p);
   return p.string();
 }

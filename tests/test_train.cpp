@@ -1,6 +1,7 @@
 // End-to-end training on a small Fashion-MNIST subset: every method trains (the loss falls), PRISM's kept
 // samples are cleaner than the batch, exact mode is independent of the thread count and of an interruption
 // (checkpoints compared byte for byte), and bad input stops with a message naming the culprit.
+#include <unistd.h>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -24,7 +25,8 @@ namespace {
 const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 std::string run_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("prism_train_test_" + name)).string();
+  return (fs::temp_directory_path() / ("prism_train_test_" + std::to_string(::getpid()) + "_" + name))
+      .string();
 }
 
 // A fresh (removed) run directory path.

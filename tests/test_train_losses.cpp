@@ -2,6 +2,7 @@
 // --method xbm and --method prism in exact and fast mode on a small Fashion-MNIST subset, SoftTriple's centers
 // trained, checkpointed and resumed bit for bit, and `prism check` (CPU threads, CUDA launch emulator) with
 // LOSSES.NAME set.
+#include <unistd.h>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -23,7 +24,9 @@ namespace {
 const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 std::string fresh_dir(const std::string& name) {
-  const std::string dir = (fs::temp_directory_path() / ("prism_train_losses_" + name)).string();
+  const std::string dir =
+      (fs::temp_directory_path() / ("prism_train_losses_" + std::to_string(::getpid()) + "_" + name))
+          .string();
   fs::remove_all(dir);
   return dir;
 }
