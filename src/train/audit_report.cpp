@@ -254,8 +254,11 @@ std::string audit_html(const AuditReportInput& in) {
   o << "<p class=\"meta\">" << escape_markup(d.describe()) << " &middot; " << sum.samples << " samples, "
     << d.num_classes() << " classes &middot; <b>" << sum.flagged << " flagged</b> (estimated noise rate "
     << percent(sum.estimated_noise_rate) << ")</p>\n";
-  o << "<p class=\"meta\">scorer <b>" << escape_markup(in.scoring.scorer) << "</b> (k = " << in.scoring.k
-    << ", T = " << in.scoring.temperature << "): " << escape_markup(in.scorer_summary)
+  o << "<p class=\"meta\">scorer <b>" << escape_markup(in.scoring.scorer) << "</b> (";
+  if (in.scoring.scorer != "center") o << "k = " << in.scoring.k;
+  if (in.scoring.scorer != "knn")
+    o << (in.scoring.scorer == "center" ? "" : ", ") << "T = " << in.scoring.temperature;
+  o << "): " << escape_markup(in.scorer_summary)
     << ". A sample is flagged when another class gets a larger share than its own label.";
   if (in.iteration >= 0) o << " Model of iteration " << in.iteration << ".";
   o << "</p>\n";

@@ -5,7 +5,9 @@ Confident learning on the same noisy Fashion-MNIST training labels prism audited
 probabilities of a logistic regression on PCA-100 of the pixels, cleanlab.filter.find_label_issues for the
 flags, cleanlab.rank.get_label_quality_scores (self-confidence) for the AUROC. The noisy labels and the true
 noise flags are read from a prism audit's audit.csv (its `index`, `label` and `noisy` columns; index = the
-position in the Fashion-MNIST training file for the closed split), so both tools see exactly the same labels.
+position in the Fashion-MNIST training file for the closed split), so both tools see exactly the same labels —
+or from `prism noise --idx-labels … --out noisy.npy --flags flags.npy` (the same generator and seed the training
+uses for symmetric noise).
 
 Needs PyPI cleanlab and scikit-learn:
     /usr/bin/python3 -m venv --system-site-packages /tmp/venv-audit && /tmp/venv-audit/bin/pip install cleanlab
@@ -59,7 +61,9 @@ def auroc(score, noisy):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--audit-csv", required=True, help="audit.csv of a prism audit with a noisy column")
+    ap.add_argument("--audit-csv", help="audit.csv of a prism audit with a noisy column")
+    ap.add_argument("--labels", help="noisy labels .npy (prism noise --out), with --flags")
+    ap.add_argument("--flags", help="noise flags .npy (prism noise --flags)")
     ap.add_argument("--fashion-mnist", default="/usr/share/datasets/fashion-mnist", help="IDX directory")
     ap.add_argument("--pca", type=int, default=100)
     ap.add_argument("--folds", type=int, default=5)
@@ -74,10 +78,17 @@ def main():
     from sklearn.model_selection import StratifiedKFold
 
     t0 = time.time()
-    labels, noisy = read_audit_csv(args.audit_csv)
+    if args.audit_csv:
+        labels, noisy = read_audit_csv(args.audit_csv)
+    elif args.labels and args.flags:
+        labels = np.load(args.labels).astype(np.int64)
+        noisy = np.load(args.flags).astype(bool)
+        _, labels = np.unique(labels, return_inverse=True)
+    else:
+        sys.exit("give --audit-csv, or --labels and --flags")
     pixels = read_idx_images(f"{args.fashion_mnist}/train-images-idx3-ubyte.gz").astype(np.float32) / 255.0
     if len(pixels) != len(labels):
-        sys.exit(f"{args.audit_csv}: {len(labels)} rows, the Fashion-MNIST training file {len(pixels)} images "
+        sys.exit(f"{args.audit_csv or args.labels}: {len(labels)} rows, the Fashion-MNIST training file {len(pixels)} images "
                  "(only the closed split without subsets maps index to file position)")
     features = PCA(n_components=args.pca, random_state=args.seed).fit_transform(pixels)
     classes = labels.max() + 1
