@@ -165,7 +165,7 @@ TEST_CASE("audit: AUROC counts ties one half and equals the pair count", "[audit
   CHECK(detection_auroc(score, noisy) == Approx(pair_auroc(score, noisy)).epsilon(1e-12));
 }
 
-TEST_CASE("audit: precision at k, precision, recall and F1 on a hand-built case", "[audit]") {
+TEST_CASE("audit: precision at k and precision / recall / F1 on a hand-built case", "[audit]") {
   LabelScores s;
   s.score = {0.9f, 0.1f, 0.3f, 0.1f, 0.8f, 0.2f};
   s.flagged = {0, 1, 1, 1, 0, 0};
@@ -194,7 +194,7 @@ TEST_CASE("audit: precision at k, precision, recall and F1 on a hand-built case"
 
 // ---- scorers -----------------------------------------------------------------------------------------------
 
-TEST_CASE("audit: the vote gives the given label's share, the best class, and flags disagreement",
+TEST_CASE("audit: the vote gives the given label's share and the best class and flags disagreement",
           "[audit]") {
   // 4 samples, k = 3; labels 0 0 1 1.
   const std::vector<int32_t> labels = {0, 0, 1, 1};
@@ -220,7 +220,8 @@ TEST_CASE("audit: the vote gives the given label's share, the best class, and fl
   CHECK_THROWS_WITH(scores_from_votes(labels, 2, {0, 1}, 3), Catch::Contains("neighbours for 4 samples"));
 }
 
-TEST_CASE("audit: nearest neighbours exclude the sample itself, best first, ties by index", "[audit]") {
+TEST_CASE("audit: nearest neighbours exclude the sample itself and come best first with ties by index",
+          "[audit]") {
   const int64_t n = 40, d = 6, k = 5;
   std::vector<float> e = dmltest::random_unit_rows(n, d, 11);
   // Rows 30..33 identical: ties, which must come out by index.
@@ -280,8 +281,7 @@ TEST_CASE("audit: every scorer of the table finds labels flipped inside well-sep
 
 // ---- the report writers ------------------------------------------------------------------------------------
 
-TEST_CASE("audit: CSV and JSON of hand-built scores: header, sorted rows, the noisy column, counts",
-          "[audit]") {
+TEST_CASE("audit: the CSV / JSON / HTML of hand-built scores", "[audit]") {
   LabelOnlyDataset d({0, 1, 1, 2, 0}, {0, 1, 0, 0, 1});
   LabelScores s;
   s.score = {0.8f, 0.1f, 0.6f, 0.6f, 0.2f};
@@ -344,7 +344,7 @@ TEST_CASE("audit: CSV and JSON of hand-built scores: header, sorted rows, the no
 
 // ---- end to end --------------------------------------------------------------------------------------------
 
-TEST_CASE("audit: a small Fashion-MNIST run with 30% noise, end to end through the command line",
+TEST_CASE("audit: a small Fashion-MNIST run with 30% noise end to end through the command line",
           "[audit][train]") {
   const std::string run = audited_fashion_mnist_run();
   const Csv csv = read_csv(run + "/audit.csv");
@@ -465,7 +465,7 @@ TEST_CASE("audit: an image list with its cleaned twin gives the noisy column and
   CHECK(count_of(html, "<div class=\"pic\" style=\"background-image:url(data:image/png;base64,") == 60);
 }
 
-TEST_CASE("audit: .npy features — no pictures, the page shows indices", "[audit][train]") {
+TEST_CASE("audit: .npy features have no pictures so the page shows indices", "[audit][train]") {
   prism::testing::TempDir dir;
   const int64_t n = 240, d = 8;
   std::vector<float> e = dmltest::random_unit_rows(n, d, 21);
