@@ -356,7 +356,7 @@ TEST_CASE("audit: a small Fashion-MNIST run with 30% noise end to end through th
   const nlohmann::json j = nlohmann::json::parse(read_file(run + "/audit.json"));
   CHECK(j["samples"] == 1000);
   CHECK(j["noisy"] == noisy);
-  CHECK(j["scorer"] == "knn");
+  CHECK(j["scorer"] == "knn-weighted");
   // 300 iterations on 1000 images is a weak model; far better than chance all the same.
   INFO("audit.json: " << j.dump());
   CHECK(j["auroc"].get<double>() > 0.8);

@@ -101,9 +101,9 @@ void register_audit(CLI::App& app) {
   cmd->add_option("--out", a.out, "Run directory to train into; the audit files are written there too");
   cmd->add_option("--run", a.run, "Audit this finished run directory instead of training");
   add_runtime_options(cmd, a.runtime);
-  cmd->add_option("--scorer", a.audit.scoring.scorer, "Label scorer: knn (default) | knn-weighted | center")
+  cmd->add_option("--scorer", a.audit.scoring.scorer, "Label scorer: knn-weighted (default) | knn | center")
       ->check(CLI::IsMember(audit_scorer_names()));
-  cmd->add_option("--k", a.audit.scoring.k, "Neighbours per sample (knn scorers, default 20)")
+  cmd->add_option("--k", a.audit.scoring.k, "Neighbours per sample (knn scorers, default 50)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--temperature", a.audit.scoring.temperature,
                   "Softmax temperature of knn-weighted and center (default 0.1)")
