@@ -12,4 +12,5 @@ void register_noise(CLI::App& app);          // noise.cpp
 void register_train(CLI::App& app);          // train.cpp: `prism train`, `prism compare`
 void register_check(CLI::App& app);          // check.cpp: `prism check`
 void register_sweep(CLI::App& app);          // sweep.cpp: `prism sweep`
+void register_audit(CLI::App& app);          // audit.cpp: `prism audit`
 }  // namespace prism::cli

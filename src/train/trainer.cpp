@@ -24,9 +24,11 @@ namespace fs = std::filesystem;
 namespace {
 
 // What a run directory holds; --force replaces exactly these.
+// (train_embeddings.npy and audit.* are written by `prism audit` from the run's model.)
 constexpr const char* kRunOutputs[] = {
     "checkpoint.safetensors", "run_time.json",   "summary.json", "metrics.jsonl",
-    "test_embeddings.npy",    "test_labels.npy", "config.yaml",  "report"};
+    "test_embeddings.npy",    "test_labels.npy", "config.yaml",  "report",
+    "train_embeddings.npy",   "audit.csv",       "audit.json",   "audit.html"};
 
 // The outputs of the run that --force replaces, moved into DIR/.replaced/ until the new run has written its
 // first checkpoint (then removed), and moved back if the new run fails before that.
