@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "loss_checks.hpp"
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/runtime.hpp"
@@ -14,20 +15,11 @@ namespace prism::dml {
 namespace {
 
 void require(bool ok, const std::string& what) {
-  if (!ok) throw Error("contrastive_loss: " + what);
+  detail::require_loss_input(ok, "contrastive_loss", what);
 }
 
-void require_i32_vector(const Tensor& t, int64_t n, const Tensor& sim, const char* name, bool optional) {
-  if (optional && !t.defined()) return;
-  require(t.defined(), std::string(name) + " is undefined");
-  require(t.dtype() == DType::i32 && t.dim() == 1 && t.size(0) == n,
-          std::string(name) + " must be i32 [" + std::to_string(n) + "], got " + t.describe());
-  require(t.device() == sim.device(), std::string(name) + " is on " + device_name(t.device()) +
-                                          ", the similarities on " + device_name(sim.device()));
-}
-
-const int32_t* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data_i32() : nullptr;
+void require_i32_vector(const Tensor& t, int64_t n, const Tensor& like, const char* name, bool optional) {
+  detail::require_i32_vector("contrastive_loss", t, n, like, name, optional);
 }
 
 Tensor zero_loss(DeviceType device) {
@@ -53,7 +45,8 @@ Tensor contrastive_loss_from_similarity(const Tensor& sim, const Tensor& row_lab
   Tensor row_loss = Tensor::empty({R}, DType::f32, sim.device());
   sim.backend_for(Op::contrastive_forward)
       .contrastive_forward(row_loss.data_f32(), sim.data_f32(), row_labels.data_i32(), col_labels.data_i32(),
-                           ptr_or_null(row_mask), ptr_or_null(col_mask), R, C, opt.margin, opt.pos_eps);
+                           detail::mask_or_null(row_mask), detail::mask_or_null(col_mask), R, C, opt.margin,
+                           opt.pos_eps);
   Tensor total = Tensor::empty({1}, DType::f32, sim.device());
   sim.backend_for(Op::reduce_sum).reduce_sum(total.data_f32(), row_loss.data_f32(), R);
   Tensor loss = Tensor::empty({1}, DType::f32, sim.device());
@@ -69,8 +62,8 @@ Tensor contrastive_loss_from_similarity(const Tensor& sim, const Tensor& row_lab
            Tensor dsim = Tensor::empty({R, C}, DType::f32, S.device());
            S.backend_for(Op::contrastive_backward)
                .contrastive_backward(dsim.data_f32(), S.data_f32(), row_labels.data_i32(),
-                                     col_labels.data_i32(), ptr_or_null(row_mask), ptr_or_null(col_mask), R,
-                                     C, opt.margin, opt.pos_eps, scale);
+                                     col_labels.data_i32(), detail::mask_or_null(row_mask),
+                                     detail::mask_or_null(col_mask), R, C, opt.margin, opt.pos_eps, scale);
            return std::vector<Tensor>{dsim};
          });
   return loss;

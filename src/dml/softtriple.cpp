@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "loss_checks.hpp"
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/random.hpp"
@@ -17,11 +18,7 @@ namespace prism::dml {
 namespace {
 
 void require(bool ok, const std::string& what) {
-  if (!ok) throw Error("softtriple_loss: " + what);
-}
-
-const int32_t* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data_i32() : nullptr;
+  detail::require_loss_input(ok, "softtriple_loss", what);
 }
 
 Tensor scalar_over(const Tensor& parts, float divisor) {
@@ -57,7 +54,7 @@ Tensor softtriple_loss_from_similarity(const Tensor& sim, const Tensor& labels, 
   Tensor row_lse = Tensor::empty({R}, DType::f32, sim.device());
   sim.backend_for(Op::softtriple_forward)
       .softtriple_forward(row_loss.data_f32(), row_lse.data_f32(), sim.data_f32(), labels.data_i32(),
-                          ptr_or_null(row_mask), R, classes, K, p);
+                          detail::mask_or_null(row_mask), R, classes, K, p);
   Tensor loss = scalar_over(row_loss, divisor);
   Tensor S = sim.detach();
   record(loss, "softtriple", {sim},
@@ -66,7 +63,7 @@ Tensor softtriple_loss_from_similarity(const Tensor& sim, const Tensor& labels, 
            Tensor dsim = Tensor::empty({R, classes * K}, DType::f32, S.device());
            S.backend_for(Op::softtriple_backward)
                .softtriple_backward(dsim.data_f32(), S.data_f32(), row_lse.data_f32(), labels.data_i32(),
-                                    ptr_or_null(row_mask), R, classes, K, p, scale);
+                                    detail::mask_or_null(row_mask), R, classes, K, p, scale);
            return std::vector<Tensor>{dsim};
          });
   return loss;
