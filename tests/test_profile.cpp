@@ -56,7 +56,7 @@ struct ProfilerOn {
 
 }  // namespace
 
-TEST_CASE("profile: nested scopes record exclusive times; off, nothing is recorded", "[profile]") {
+TEST_CASE("profile: nested scopes record exclusive times, and off records nothing", "[profile]") {
   profile::set_enabled(false);
   profile::reset();
   { profile::Scope s("ignored"); }

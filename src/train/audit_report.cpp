@@ -4,6 +4,7 @@
 #include "prism/train/audit_report.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -38,6 +39,14 @@ std::string score_text(float v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", static_cast<double>(v));
   return buf;
+}
+
+// The CSV carries the shortest text that reads back as the same float, so two rows print the same score only
+// when the scores are equal, and the worst-first order (ties by index) can be checked from the file.
+std::string score_csv_text(float v) {
+  char buf[32];
+  const auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  return std::string(buf, end);
 }
 
 std::string percent(double v) {
@@ -133,7 +142,7 @@ std::string audit_csv(const AuditReportInput& in) {
   for (int64_t i : audit_order(s.score)) {
     out += std::to_string(i) + ',' + csv_field(d.sample_source(i)) + ',' +
            std::to_string(label_value(in, d.label(i))) + ',' +
-           std::to_string(label_value(in, s.suggested[i])) + ',' + score_text(s.score[i]) + ',' +
+           std::to_string(label_value(in, s.suggested[i])) + ',' + score_csv_text(s.score[i]) + ',' +
            (s.flagged[i] ? '1' : '0');
     if (flags) out += std::string(",") + (d.noise_flag(i) ? '1' : '0');
     out += '\n';
