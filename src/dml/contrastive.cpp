@@ -47,11 +47,7 @@ Tensor contrastive_loss_from_similarity(const Tensor& sim, const Tensor& row_lab
       .contrastive_forward(row_loss.data_f32(), sim.data_f32(), row_labels.data_i32(), col_labels.data_i32(),
                            detail::mask_or_null(row_mask), detail::mask_or_null(col_mask), R, C, opt.margin,
                            opt.pos_eps);
-  Tensor total = Tensor::empty({1}, DType::f32, sim.device());
-  sim.backend_for(Op::reduce_sum).reduce_sum(total.data_f32(), row_loss.data_f32(), R);
-  Tensor loss = Tensor::empty({1}, DType::f32, sim.device());
-  sim.backend_for(Op::binary_scalar)
-      .binary_scalar(BinaryOp::div, loss.data_f32(), total.data_f32(), divisor, 1);
+  Tensor loss = detail::sum_over(row_loss, divisor);
 
   Tensor S = sim.detach();
   record(loss, "contrastive", {sim},
@@ -72,19 +68,8 @@ Tensor contrastive_loss_from_similarity(const Tensor& sim, const Tensor& row_lab
 Tensor contrastive_loss(const Tensor& rows, const Tensor& row_labels, const Tensor& cols,
                         const Tensor& col_labels, const Tensor& row_mask, const Tensor& col_mask,
                         float divisor, const ContrastiveOptions& opt) {
-  require(rows.defined() && cols.defined(), "rows and columns must be defined");
-  require(rows.dtype() == DType::f32 && rows.dim() == 2, "rows must be f32 [R, d], got " + rows.describe());
-  require(cols.dtype() == DType::f32 && cols.dim() == 2,
-          "columns must be f32 [C, d], got " + cols.describe());
-  require(rows.size(1) == cols.size(1),
-          "rows " + rows.describe() + " and columns " + cols.describe() + " have different widths");
-  require(rows.device() == cols.device(), "rows on " + std::string(device_name(rows.device())) +
-                                              ", columns on " + device_name(cols.device()));
-  if (!(divisor > 0.0f) || rows.size(0) == 0 || cols.size(0) == 0) {
-    require_i32_vector(row_labels, rows.size(0), rows, "row_labels", false);
-    require_i32_vector(col_labels, cols.size(0), cols, "col_labels", false);
-    return zero_loss(rows.device());
-  }
+  if (!detail::check_rows_cols("contrastive_loss", rows, row_labels, cols, col_labels, divisor))
+    return Tensor::zeros({1}, DType::f32, rows.device());
   // The batch loss compares a tensor with itself: gram() gives the symmetric gradient (G + Gᵀ)·x in one
   // product.
   const bool self = rows.impl() == cols.impl();

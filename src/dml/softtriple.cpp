@@ -21,15 +21,6 @@ void require(bool ok, const std::string& what) {
   detail::require_loss_input(ok, "softtriple_loss", what);
 }
 
-Tensor scalar_over(const Tensor& parts, float divisor) {
-  Tensor total = Tensor::empty({1}, DType::f32, parts.device());
-  parts.backend_for(Op::reduce_sum).reduce_sum(total.data_f32(), parts.data_f32(), parts.numel());
-  Tensor out = Tensor::empty({1}, DType::f32, parts.device());
-  parts.backend_for(Op::binary_scalar)
-      .binary_scalar(BinaryOp::div, out.data_f32(), total.data_f32(), divisor, 1);
-  return out;
-}
-
 }  // namespace
 
 Tensor softtriple_loss_from_similarity(const Tensor& sim, const Tensor& labels, const Tensor& row_mask,
@@ -55,7 +46,7 @@ Tensor softtriple_loss_from_similarity(const Tensor& sim, const Tensor& labels, 
   sim.backend_for(Op::softtriple_forward)
       .softtriple_forward(row_loss.data_f32(), row_lse.data_f32(), sim.data_f32(), labels.data_i32(),
                           detail::mask_or_null(row_mask), R, classes, K, p);
-  Tensor loss = scalar_over(row_loss, divisor);
+  Tensor loss = detail::sum_over(row_loss, divisor);
   Tensor S = sim.detach();
   record(loss, "softtriple", {sim},
          [S, row_lse, labels, row_mask, divisor, classes, K, p, R](const Tensor& g) {
@@ -81,7 +72,7 @@ Tensor softtriple_center_regulariser(const Tensor& unit_centers, int64_t classes
       .softtriple_reg_forward(reg.data_f32(), dfac.data_f32(), unit_centers.data_f32(), classes, K, D);
   // The original code's divisor (and pml's DivisorReducer's): the C·K(K−1)/2 pairs' sum over 2 × their count.
   const float divisor = static_cast<float>(classes * K * (K - 1));
-  Tensor out = scalar_over(reg, divisor);
+  Tensor out = detail::sum_over(reg, divisor);
   Tensor W = unit_centers.detach();
   record(out, "softtriple_reg", {unit_centers}, [W, dfac, divisor, classes, K, D](const Tensor& g) {
     Tensor dw = Tensor::empty({classes * K, D}, DType::f32, W.device());
