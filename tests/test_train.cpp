@@ -16,13 +16,16 @@
 #include "prism/train/data_setup.hpp"
 #include "prism/train/run.hpp"
 #include "prism/train/trainer.hpp"
+#include "train_test_util.hpp"
 
 using namespace prism;
 namespace fs = std::filesystem;
 
 namespace {
 
-const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
+const char* kFashionMnist = prism::testing::kFashionMnistRoot;
+using prism::testing::fashion_mnist_present;
+using prism::testing::read_metrics;
 
 std::string run_path(const std::string& name) {
   return (fs::temp_directory_path() / ("prism_train_test_" + std::to_string(::getpid()) + "_" + name))
@@ -65,14 +68,6 @@ Config small_config(const std::string& method, double noise, int64_t iterations)
   return c;
 }
 
-std::vector<nlohmann::json> read_metrics(const std::string& dir) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(read_file(dir + "/metrics.jsonl"));
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
-
 // Mean of a key over the training records [from, to) (records with that key as a number).
 double mean_of(const std::vector<nlohmann::json>& recs, const char* key, size_t from, size_t to) {
   double sum = 0;
@@ -84,10 +79,6 @@ double mean_of(const std::vector<nlohmann::json>& recs, const char* key, size_t 
     ++seen;
   }
   return n ? sum / n : NAN;
-}
-
-bool fashion_mnist_present() {
-  return fs::exists(std::string(kFashionMnist) + "/train-images-idx3-ubyte.gz");
 }
 
 }  // namespace

@@ -15,13 +15,16 @@
 #include "prism/dml/softtriple.hpp"
 #include "prism/train/config.hpp"
 #include "prism/train/trainer.hpp"
+#include "train_test_util.hpp"
 
 using namespace prism;
 namespace fs = std::filesystem;
 
 namespace {
 
-const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
+const char* kFashionMnist = prism::testing::kFashionMnistRoot;
+using prism::testing::fashion_mnist_present;
+using prism::testing::read_metrics;
 
 std::string fresh_dir(const std::string& name) {
   const std::string dir =
@@ -61,18 +64,6 @@ Config small_config(const std::string& loss, const std::string& method, const st
   c.run.threads = 2;
   c.run.log_every = 1;
   return c;
-}
-
-std::vector<nlohmann::json> read_metrics(const std::string& dir) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(read_file(dir + "/metrics.jsonl"));
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
-
-bool fashion_mnist_present() {
-  return fs::exists(std::string(kFashionMnist) + "/train-images-idx3-ubyte.gz");
 }
 
 }  // namespace
