@@ -77,7 +77,7 @@ TEST_CASE("dataset: load_batch is identical for 1 and 2 threads and depends only
   REQUIRE_THROWS_WITH(ds->load_batch({12}, false, 0, 0), Catch::Contains("out of range"));
 }
 
-TEST_CASE("prefetch: batches loaded on the worker thread equal synchronous loads", "[data]") {
+TEST_CASE("prefetch: batches loaded on the worker thread equal synchronous loads", "[data][threads]") {
   TempDir dir;
   auto ds = make_image_dataset(dir, 10);
   std::vector<std::vector<int64_t>> plan;

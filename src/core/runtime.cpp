@@ -44,13 +44,23 @@ int num_threads() {
   return g_threads > 0 ? g_threads : static_cast<int>(tbb::info::default_concurrency());
 }
 
+#ifdef PRISM_TSAN_SERIAL_TBB
+// ThreadSanitizer build (-DPRISM_TSAN=ON): Debian's libtbb is not instrumented, so every oneTBB task handoff
+// would be reported as a race. oneTBB runs on the calling thread only, for the whole process; TSan then checks
+// prism's own threads (the batch prefetcher and the loop that consumes it). The thread count a run asks for
+// is still what the backends are configured with, so the code paths are the same.
+const tbb::global_control g_tsan_serial_tbb(tbb::global_control::max_allowed_parallelism, 1);
+#endif
+
 void set_num_threads(int n) {
   if (n < 0) throw Error("thread count must be >= 0 (0 = all hardware threads), got " + std::to_string(n));
   g_threads = n;
   g_thread_limit.reset();
+#ifndef PRISM_TSAN_SERIAL_TBB
   if (n > 0)
     g_thread_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                            static_cast<size_t>(n));
+#endif
   configure_backends(g_mode, num_threads());
 }
 

@@ -22,7 +22,6 @@ const char* kOptimizer = "optimizer/";
 const char* kInt = "int/";
 const char* kScalar = "scalar/";
 const char* kLoss = "loss/";
-const char* kChecksum = "checksum_crc32";
 
 // The whole text as one number, or an error naming the file and the metadata key ("5abc" is not 5).
 template <class T>
@@ -35,10 +34,15 @@ T parse_number(const std::string& path, const std::string& key, const std::strin
   return v;
 }
 
+bool starts_with(const std::string& s, const char* prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+}  // namespace
+
 // CRC-32 (zlib) over every tensor (name, dtype, shape, bytes) and every metadata entry except the checksum
 // itself, in name order: a file that parses but was damaged — a flipped bit, a tensor of the right length
 // from another checkpoint — is reported instead of resumed.
-std::string content_checksum(const SafeTensors& st) {
+std::string checkpoint_checksum(const SafeTensors& st) {
   uLong crc = crc32(0L, Z_NULL, 0);
   auto add = [&crc](const std::string& s) {
     const uint64_t n = s.size();
@@ -56,16 +60,11 @@ std::string content_checksum(const SafeTensors& st) {
     add(t.data);
   }
   for (const auto& [key, value] : st.metadata)
-    if (key != kChecksum) add(key), add(value);
+    if (key != kCheckpointChecksumKey) add(key), add(value);
   char buf[16];
   std::snprintf(buf, sizeof buf, "%08lx", static_cast<unsigned long>(crc));
   return buf;
 }
-
-bool starts_with(const std::string& s, const char* prefix) {
-  return s.rfind(prefix, 0) == 0;
-}
-}  // namespace
 
 void save_checkpoint(const std::string& path, const TrainState& state, const std::string& method) {
   SafeTensors st;
@@ -90,7 +89,7 @@ void save_checkpoint(const std::string& path, const TrainState& state, const std
   }
   for (const auto& [name, t] : dml_state.tensors) st.put(name, t);
   for (const auto& [name, v] : dml_state.ints) st.metadata[kInt + name] = std::to_string(v);
-  st.metadata[kChecksum] = content_checksum(st);
+  st.metadata[kCheckpointChecksumKey] = checkpoint_checksum(st);
   write_safetensors(path, st);
 }
 
@@ -103,9 +102,9 @@ int64_t load_checkpoint(const std::string& path, TrainState& state, const std::s
   }
   if (!st.metadata.count("format") || st.meta("format") != kCheckpointFormat)
     throw Error(path + ": not a prism checkpoint (metadata 'format' is not " + kCheckpointFormat + ")");
-  if (st.metadata.count(kChecksum) && st.meta(kChecksum) != content_checksum(st))
-    throw Error(path + ": checkpoint is corrupted (its contents do not match checksum " + st.meta(kChecksum) +
-                ")");
+  if (st.metadata.count(kCheckpointChecksumKey) && st.meta(kCheckpointChecksumKey) != checkpoint_checksum(st))
+    throw Error(path + ": checkpoint is corrupted (its contents do not match checksum " +
+                st.meta(kCheckpointChecksumKey) + ")");
   if (st.meta("method") != method)
     throw Error(path + ": checkpoint of method '" + st.meta("method") + "', but the config asks for '" +
                 method + "'");

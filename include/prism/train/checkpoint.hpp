@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "prism/data/safetensors.hpp"
 #include "prism/dml/memory_bank.hpp"
 #include "prism/dml/sampler.hpp"
 #include "prism/dml/selector.hpp"
@@ -17,6 +18,7 @@
 namespace prism {
 
 inline constexpr const char* kCheckpointFormat = "prism-checkpoint-1";
+inline constexpr const char* kCheckpointChecksumKey = "checksum_crc32";
 
 // Selection totals as they travel in a checkpoint (integers "totals.kept", "totals.clean_kept",
 // "totals.noisy", "totals.noisy_removed").
@@ -36,6 +38,8 @@ struct TrainState {
 };
 
 void save_checkpoint(const std::string& path, const TrainState& state, const std::string& method);
+// The CRC-32 text save_checkpoint stores under kCheckpointChecksumKey and load_checkpoint verifies.
+std::string checkpoint_checksum(const SafeTensors& st);
 // Restores every part in place (the objects must be built from the same config); returns the iteration.
 // A checkpoint written before the totals were saved restores them as zero and says so on stderr.
 int64_t load_checkpoint(const std::string& path, TrainState& state, const std::string& method);
