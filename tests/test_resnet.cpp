@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "prism/core/autograd.hpp"
+#include "prism/core/checked.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/data/safetensors.hpp"
