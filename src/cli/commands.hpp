@@ -13,4 +13,5 @@ void register_train(CLI::App& app);          // train.cpp: `prism train`, `prism
 void register_check(CLI::App& app);          // check.cpp: `prism check`
 void register_sweep(CLI::App& app);          // sweep.cpp: `prism sweep`
 void register_audit(CLI::App& app);          // audit.cpp: `prism audit`
+void register_embed(CLI::App& app);          // embed.cpp: `prism embed`
 }  // namespace prism::cli

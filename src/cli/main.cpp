@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   prism::cli::register_check(app);
   prism::cli::register_sweep(app);
   prism::cli::register_audit(app);
+  prism::cli::register_embed(app);
   // The environment (PRISM_MODE, PRISM_THREADS, PRISM_DEVICE) is applied once parsing is complete and before
   // any subcommand runs, so that a bad value there cannot break --help or --version.
   app.parse_complete_callback([] { prism::apply_environment(); });

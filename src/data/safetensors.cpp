@@ -15,11 +15,9 @@ namespace {
 constexpr uint64_t kMaxHeader = 100'000'000;  // the reference implementation's limit
 
 bool parse_dtype(const std::string& s, StDType* t) {
-  static const std::pair<const char*, StDType> table[] = {{"F32", StDType::F32},
-                                                          {"F64", StDType::F64},
-                                                          {"I32", StDType::I32},
-                                                          {"I64", StDType::I64},
-                                                          {"U8", StDType::U8}};
+  static const std::pair<const char*, StDType> table[] = {
+      {"F32", StDType::F32}, {"F64", StDType::F64}, {"I32", StDType::I32},  {"I64", StDType::I64},
+      {"U8", StDType::U8},   {"F16", StDType::F16}, {"BF16", StDType::BF16}};
   for (const auto& [name, type] : table)
     if (s == name) {
       *t = type;
@@ -45,6 +43,10 @@ const char* st_dtype_name(StDType t) {
       return "I64";
     case StDType::U8:
       return "U8";
+    case StDType::F16:
+      return "F16";
+    case StDType::BF16:
+      return "BF16";
   }
   return "?";
 }
@@ -61,6 +63,9 @@ size_t st_dtype_size(StDType t) {
       return 8;
     case StDType::U8:
       return 1;
+    case StDType::F16:
+    case StDType::BF16:
+      return 2;
   }
   return 0;
 }
@@ -156,6 +161,75 @@ std::vector<int64_t> SafeTensors::get_i64(const std::string& name, const std::ve
 }
 std::vector<uint8_t> SafeTensors::get_u8(const std::string& name, const std::vector<int64_t>* shape) const {
   return typed<uint8_t>(*this, name, StDType::U8, shape);
+}
+
+namespace {
+// IEEE binary16 → binary32, exactly (every half is a float): normal, subnormal, zero, infinity, NaN.
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exponent = (h >> 10) & 0x1Fu, mantissa = h & 0x3FFu;
+  uint32_t bits;
+  if (exponent == 0x1Fu) {
+    bits = sign | 0x7F800000u | (mantissa << 13);  // infinity or NaN (payload kept)
+  } else if (exponent != 0) {
+    bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);  // rebias 15 → 127
+  } else if (mantissa == 0) {
+    bits = sign;  // ±0
+  } else {
+    // Subnormal half: mantissa · 2^-24, a normal float; shift until the leading 1 reaches bit 10.
+    int e = -1;
+    uint32_t m = mantissa;
+    do {
+      ++e;
+      m <<= 1;
+    } while ((m & 0x400u) == 0);
+    bits = sign | ((112u - static_cast<uint32_t>(e)) << 23) | ((m & 0x3FFu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+}  // namespace
+
+std::vector<float> SafeTensors::get_as_f32(const std::string& name, const std::vector<int64_t>* shape) const {
+  const StTensor& t = at(name);
+  if (shape && *shape != t.shape)
+    throw Error(source + ": tensor '" + name + "' has shape " + shape_text(t.shape) + ", expected " +
+                shape_text(*shape));
+  const size_t n = static_cast<size_t>(t.numel());
+  std::vector<float> out(n);
+  const char* raw = t.data.data();
+  switch (t.dtype) {
+    case StDType::F32:
+      if (n) std::memcpy(out.data(), raw, n * 4);
+      break;
+    case StDType::F64:
+      for (size_t i = 0; i < n; ++i) {
+        double d;
+        std::memcpy(&d, raw + 8 * i, 8);
+        out[i] = static_cast<float>(d);
+      }
+      break;
+    case StDType::F16:
+      for (size_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, raw + 2 * i, 2);
+        out[i] = half_to_float(h);
+      }
+      break;
+    case StDType::BF16:
+      for (size_t i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, raw + 2 * i, 2);
+        const uint32_t bits = static_cast<uint32_t>(h) << 16;  // bfloat16 is the top half of a float
+        std::memcpy(&out[i], &bits, 4);
+      }
+      break;
+    default:
+      throw Error(source + ": tensor '" + name + "' has dtype " + st_dtype_name(t.dtype) +
+                  ", expected a floating dtype (F32, F64, F16, BF16)");
+  }
+  return out;
 }
 
 Tensor SafeTensors::get_tensor(const std::string& name, DeviceType device) const {

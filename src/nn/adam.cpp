@@ -37,7 +37,7 @@ void Adam::step() {
     }
     const int64_t t = ++steps_[k];
     const AdamParams ap =
-        kern::adam_params(lr_, options_.beta1, options_.beta2, options_.eps, options_.weight_decay, t);
+        kern::adam_params(lr_of(k), options_.beta1, options_.beta2, options_.eps, options_.weight_decay, t);
     p.backend_for(Op::adam_update)
         .adam_update(p.data_f32(), exp_avg_[k].data_f32(), exp_avg_sq_[k].data_f32(), g.data_f32(), p.numel(),
                      ap);

@@ -2,6 +2,8 @@
 // ops). Parameters are created as zeros on the CPU; init_parameters (init.cpp) gives them their values.
 #include "prism/nn/layers.hpp"
 
+#include <cmath>
+
 #include "prism/core/autograd.hpp"
 #include "prism/core/ops.hpp"
 #include "prism/core/runtime.hpp"
@@ -81,6 +83,7 @@ Tensor BatchNorm::forward(const Tensor& x) {
   if ((x.dim() != 2 && x.dim() != 4) || x.size(1) != channels)
     throw Error(repr() + ": input must be [N, " + std::to_string(channels) + "] or [N, " +
                 std::to_string(channels) + ", H, W], got " + x.describe());
+  if (is_training() && freeze_stats) return frozen_forward(x);
   if (is_training()) return batch_norm(x, weight, bias, running_mean, running_var, true, momentum, eps);
   if (grad_enabled() && x.requires_grad())
     throw Error(repr() +
@@ -88,6 +91,28 @@ Tensor BatchNorm::forward(const Tensor& x) {
                 "forward under NoGradGuard");
   NoGradGuard inference;  // weight/bias require grad, but eval outputs are for inference only
   return batch_norm(x, weight, bias, running_mean, running_var, false, momentum, eps);
+}
+
+Tensor BatchNorm::frozen_forward(const Tensor& x) {
+  const std::vector<float> mean = running_mean.to_vector(), var = running_var.to_vector();
+  std::vector<float> invstd(static_cast<size_t>(channels)), shift(invstd.size());
+  for (size_t c = 0; c < invstd.size(); ++c) {
+    invstd[c] = 1.0f / std::sqrt(var[c] + eps);
+    shift[c] = -mean[c] * invstd[c];
+  }
+  const DeviceType dev = x.device();
+  if (freeze_affine) {
+    const std::vector<float> g = weight.to_vector(), b = bias.to_vector();
+    std::vector<float> s(invstd.size()), t(invstd.size());
+    for (size_t c = 0; c < s.size(); ++c) {
+      s[c] = g[c] * invstd[c];
+      t[c] = b[c] - mean[c] * s[c];
+    }
+    return add(mul(x, Tensor::from_vector({channels}, s, dev)), Tensor::from_vector({channels}, t, dev));
+  }
+  const Tensor xhat =
+      add(mul(x, Tensor::from_vector({channels}, invstd, dev)), Tensor::from_vector({channels}, shift, dev));
+  return add(mul(xhat, weight), bias);
 }
 
 std::string BatchNorm::repr() const {

@@ -1,9 +1,11 @@
-// The reference nets fmnist-cnn and mlp (reference code); layer list and naming documented in models.hpp.
+// The reference nets fmnist-cnn and mlp and the ResNet embedders, by name (reference code); layer list and
+// naming documented in models.hpp and resnet.hpp.
 #include "prism/nn/models.hpp"
 
 #include "prism/core/runtime.hpp"
 #include "prism/nn/init.hpp"
 #include "prism/nn/layers.hpp"
+#include "prism/nn/resnet.hpp"
 
 namespace prism::nn {
 
@@ -52,7 +54,7 @@ std::shared_ptr<Module> make_mlp(const ModelOptions& o) {
 }  // namespace
 
 std::vector<std::string> model_names() {
-  return {"fmnist-cnn", "mlp"};
+  return {"fmnist-cnn", "mlp", "resnet18", "resnet34", "resnet50"};
 }
 
 std::shared_ptr<Module> make_model(const std::string& name, const ModelOptions& o) {
@@ -62,8 +64,11 @@ std::shared_ptr<Module> make_model(const std::string& name, const ModelOptions& 
     net = make_fmnist_cnn(o);
   else if (name == "mlp")
     net = make_mlp(o);
+  else if (name == "resnet18" || name == "resnet34" || name == "resnet50")
+    net = std::make_shared<ResNet>(std::stoi(name.substr(6)), o.in_channels, o.embed_dim);
   else
-    throw Error("make_model: unknown model '" + name + "' (known: fmnist-cnn, mlp)");
+    throw Error("make_model: unknown model '" + name +
+                "' (known: fmnist-cnn, mlp, resnet18, resnet34, resnet50)");
   init_parameters(*net, o.seed);
   return net;
 }

@@ -13,6 +13,17 @@ Optimizer::Optimizer(NamedTensors params, double lr, const char* kind)
     if (!t.defined() || t.dtype() != DType::f32)
       throw Error(std::string(kind_) + ": parameter '" + name + "' must be a defined f32 tensor");
   set_lr(lr);
+  lr_multipliers_.assign(params_.size(), 1.0);
+}
+
+void Optimizer::set_lr_multiplier(size_t k, double multiplier) {
+  if (k >= params_.size())
+    throw Error(std::string(kind_) + ": no parameter " + std::to_string(k) + " (" +
+                std::to_string(params_.size()) + " parameters)");
+  if (!std::isfinite(multiplier) || multiplier < 0.0)
+    throw Error(std::string(kind_) + ": lr multiplier of '" + params_[k].first +
+                "' must be finite and >= 0, got " + std::to_string(multiplier));
+  lr_multipliers_[k] = multiplier;
 }
 
 void Optimizer::set_lr(double lr) {

@@ -32,7 +32,7 @@ void Sgd::step() {
     Tensor g = grad_of(k);
     if (!g.defined()) continue;
     Tensor& p = params_[k].second;
-    SgdParams sp{static_cast<float>(lr_),
+    SgdParams sp{static_cast<float>(lr_of(k)),
                  static_cast<float>(options_.momentum),
                  static_cast<float>(options_.dampening),
                  static_cast<float>(options_.weight_decay),

@@ -30,6 +30,19 @@ std::vector<ConfigKey> config_keys(Config& c) {
       {"MODEL.NAME", &c.model.name, nn::model_names(), "embedder"},
       {"MODEL.HEAD.DIM", &c.model.head_dim, {}, "embedding size (linear head + L2 norm)"},
       {"MODEL.MLP.HIDDEN", &c.model.mlp_hidden, {}, "hidden layer widths of the mlp embedder"},
+      {"MODEL.PRETRAIN", &c.model.pretrain, {}, "import the backbone weights of MODEL.PRETRIANED_PATH"},
+      {"MODEL.PRETRIANED_PATH",
+       &c.model.pretrained_path,
+       {},
+       "backbone weights, safetensors with torchvision/timm names (official spelling)"},
+      {"MODEL.FREEZE_BN_STATS",
+       &c.model.freeze_bn_stats,
+       {},
+       "backbone batch norm normalises with its running statistics and keeps them"},
+      {"MODEL.FREEZE_BN_AFFINE",
+       &c.model.freeze_bn_affine,
+       {},
+       "backbone batch-norm weight and bias not trained"},
       {"LOSSES.NAME", &c.losses.name, dml::loss_config_values(),
        "loss of the batch and memory terms (official names are synonyms: contrastive_loss…, ms_loss)"},
       {"LOSSES.MARGIN", &c.losses.margin, {}, "contrastive margin on cosine similarity"},
@@ -37,6 +50,7 @@ std::vector<ConfigKey> config_keys(Config& c) {
       {"SOLVER.BASE_LR", &c.solver.base_lr, {}, "learning rate"},
       {"SOLVER.WEIGHT_DECAY", &c.solver.weight_decay, {}, "L2 weight decay, added to the gradient"},
       {"SOLVER.MOMENTUM", &c.solver.momentum, {}, "SGD momentum"},
+      {"SOLVER.HEAD_LR_MULT", &c.solver.head_lr_mult, {}, "lr multiplier of the head (fc.*)"},
       {"SOLVER.MAX_ITERS", &c.solver.max_iters, {}, "training iterations"},
       {"SOLVER.LR_SCHEDULAR", &c.solver.lr_schedular, {"cos", "constant"}, "lr schedule (official spelling)"},
       {"SOLVER.WARMUP_ITERS", &c.solver.warmup_iters, {}, "linear lr warm-up iterations (0 = none)"},
@@ -118,8 +132,6 @@ const std::vector<std::pair<std::string, std::string>>& ignored_official_keys() 
   static const std::vector<std::pair<std::string, std::string>> keys = {
       {"MODEL.DEVICE", "use RUN.DEVICE / --device"},
       {"MODEL.BACKBONE", "the embedder is MODEL.NAME"},
-      {"MODEL.PRETRAIN", "no pretrained backbones"},
-      {"MODEL.PRETRIANED_PATH", "no pretrained backbones"},
       {"MODEL.WEIGHT", "use --resume"},
       {"MODEL.HEAD.NAME", "the head is always linear + L2 norm"},
       {"MODEL.HEAD.IN_CHANNELS", "derived from the embedder"},
@@ -502,6 +514,9 @@ void validate_config(const Config& c) {
   need(c.seed >= 0, "SEED", "must be >= 0, got " + std::to_string(c.seed));
   need(c.model.head_dim >= 1, "MODEL.HEAD.DIM", "must be >= 1, got " + std::to_string(c.model.head_dim));
   for (int64_t h : c.model.mlp_hidden) need(h >= 1, "MODEL.MLP.HIDDEN", "widths must be >= 1");
+  need(!c.model.pretrain || !c.model.pretrained_path.empty(), "MODEL.PRETRIANED_PATH",
+       "must name a safetensors file when MODEL.PRETRAIN is true");
+  need(c.solver.head_lr_mult >= 0, "SOLVER.HEAD_LR_MULT", "must be >= 0, got " + num(c.solver.head_lr_mult));
   need(c.losses.margin > -1 && c.losses.margin < 1, "LOSSES.MARGIN",
        "must be in (-1, 1), got " + num(c.losses.margin));
 

@@ -3,7 +3,9 @@
 // devices in exact mode agree on every bit (DESIGN §3, §6).
 #include "prism/train/run.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -13,7 +15,9 @@
 #include "prism/core/profile.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/dml/contrastive.hpp"
+#include "prism/nn/import.hpp"
 #include "prism/nn/models.hpp"
+#include "prism/nn/resnet.hpp"
 #include "prism/train/checkpoint.hpp"
 
 namespace prism {
@@ -85,6 +89,14 @@ TrainingRun::TrainingRun(const Config& config, DatasetPtr train_set, DeviceType 
   const int32_t num_classes = train_set_->num_classes();
 
   model_ = make_embedder(config_, *train_set_);
+  if (config_.model.pretrain) {
+    const nn::ImportReport imported = nn::import_weights(*model_, config_.model.pretrained_path);
+    std::fprintf(stderr, "imported %lld backbone tensors from %s (%lld fc.* entries dropped)\n",
+                 static_cast<long long>(imported.loaded), config_.model.pretrained_path.c_str(),
+                 static_cast<long long>(imported.dropped_head));
+  }
+  const std::vector<std::string> frozen =
+      nn::freeze_backbone_batch_norm(*model_, config_.model.freeze_bn_stats, config_.model.freeze_bn_affine);
   model_->to(device_);
   model_->train();
   dml::LossOptions lo;
@@ -93,12 +105,17 @@ TrainingRun::TrainingRun(const Config& config, DatasetPtr train_set, DeviceType 
   lo.dim = config_.model.head_dim;
   lo.seed = static_cast<uint64_t>(config_.seed);
   loss_ = dml::make_loss(config_.losses.name, lo);
-  nn::NamedTensors params = model_->named_parameters();
+  nn::NamedTensors params;
+  for (auto& [name, t] : model_->named_parameters())
+    if (std::find(frozen.begin(), frozen.end(), name) == frozen.end()) params.emplace_back(name, t);
   if (nn::Module* lp = loss_->parameter_module()) {
     lp->to(device_);
     for (auto& [name, t] : lp->named_parameters()) params.emplace_back("loss." + name, t);
   }
   optimizer_ = make_optimizer(config_, std::move(params));
+  for (size_t k = 0; k < optimizer_->params().size(); ++k)
+    if (nn::is_head_parameter(optimizer_->params()[k].first))
+      optimizer_->set_lr_multiplier(k, config_.solver.head_lr_mult);
   schedule_ =
       nn::CosineSchedule{config_.solver.base_lr, 0.0, config_.solver.max_iters, config_.solver.warmup_iters};
   if (config_.solver.lr_schedular == "cos") schedule_.validate();
@@ -290,8 +307,8 @@ void TrainingRun::load_checkpoint(const std::string& path) {
 
 // ---- evaluation --------------------------------------------------------------------------------------------
 
-Tensor embed_dataset(nn::Module& model, const Dataset& data, int64_t batch, uint64_t seed,
-                     DeviceType device) {
+Tensor embed_dataset(nn::Module& model, const Dataset& data, int64_t batch, uint64_t seed, DeviceType device,
+                     EmbedOutput output, const std::function<void(int64_t, int64_t)>& progress) {
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -301,9 +318,12 @@ Tensor embed_dataset(nn::Module& model, const Dataset& data, int64_t batch, uint
     std::vector<int64_t> idx;
     for (int64_t i = b0; i < std::min(data.size(), b0 + batch); ++i) idx.push_back(i);
     Batch b = data.load_batch(idx, false, seed, 0);
-    std::vector<float> e = model.forward(b.inputs.to(device)).to_vector();
+    const Tensor x = b.inputs.to(device);
+    std::vector<float> e =
+        (output == EmbedOutput::embedding ? model.forward(x) : nn::embedder_features(model, x)).to_vector();
     dim = static_cast<int64_t>(e.size()) / static_cast<int64_t>(idx.size());
     all.insert(all.end(), e.begin(), e.end());
+    if (progress) progress(b0 + static_cast<int64_t>(idx.size()), data.size());
   }
   model.train(was_training);
   return Tensor::from_vector({data.size(), dim}, all);

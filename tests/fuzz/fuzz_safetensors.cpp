@@ -23,6 +23,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
           st.get_u8(name);
           break;
         case prism::StDType::F64:
+        case prism::StDType::F16:
+        case prism::StDType::BF16:
+          st.get_as_f32(name);
           break;
       }
     }

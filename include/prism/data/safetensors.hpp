@@ -17,7 +17,7 @@
 
 namespace prism {
 
-enum class StDType { F32, F64, I32, I64, U8 };
+enum class StDType { F32, F64, I32, I64, U8, F16, BF16 };
 const char* st_dtype_name(StDType t);  // "F32", …
 size_t st_dtype_size(StDType t);
 
@@ -48,6 +48,9 @@ struct SafeTensors {
   std::vector<int32_t> get_i32(const std::string& name, const std::vector<int64_t>* shape = nullptr) const;
   std::vector<int64_t> get_i64(const std::string& name, const std::vector<int64_t>* shape = nullptr) const;
   std::vector<uint8_t> get_u8(const std::string& name, const std::vector<int64_t>* shape = nullptr) const;
+  // Any floating dtype (F32, F64, F16, BF16) converted to float: F16 and BF16 exactly (every such value is a
+  // float), F64 rounded to nearest. Integer dtypes are rejected, naming the tensor.
+  std::vector<float> get_as_f32(const std::string& name, const std::vector<int64_t>* shape = nullptr) const;
   // F32 → f32 tensor, I32 → i32 tensor (other dtypes are rejected), on `device`.
   Tensor get_tensor(const std::string& name, DeviceType device = DeviceType::cpu) const;
   const std::string& meta(const std::string& key) const;  // throws naming the key when absent

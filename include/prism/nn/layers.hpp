@@ -39,6 +39,17 @@ class BatchNorm : public Module {
   Tensor weight, bias, running_mean, running_var;
   const int64_t channels;
   const float momentum, eps;
+  // Fine-tuning (MODEL.FREEZE_BN_STATS / MODEL.FREEZE_BN_AFFINE). With frozen statistics, training mode
+  // normalises with the running statistics and leaves them unchanged — torch's `bn.eval()` inside a training
+  // model — and the gradient still flows to the input (and to weight/bias unless the affine part is frozen
+  // too): y = (x·invstd + (−mean·invstd))·weight + bias with invstd = 1/sqrt(var + eps) computed on the host
+  // (IEEE float, the same bits on every device), composed of the differentiable broadcast mul/add. Frozen
+  // affine parameters enter as constants (y = x·s + t, s = weight·invstd, t = bias − mean·s) and get no
+  // gradient.
+  bool freeze_stats = false, freeze_affine = false;
+
+ private:
+  Tensor frozen_forward(const Tensor& x);
 };
 
 class ReLU : public Module {

@@ -5,6 +5,8 @@
 //               (L2).
 //   mlp         input [N, in_features]: for each hidden size h_i, linear{i} (no bias) → bn{i} (1d) → relu{i};
 //               then fc linear → d, norm (L2).
+//   resnet18, resnet34, resnet50  input [N, in_channels, H, W]: torchvision's ResNets with a linear head of d
+//               and L2 normalisation (resnet.hpp).
 // The convolutions and the hidden linears have no bias: batch norm right after removes any constant per
 // channel, so such a bias would get a zero gradient (and only feed round-off to the optimizer). Parameter
 // names are the child names ("conv1.weight", "bn1.running_var", "fc.bias"), the same as a
@@ -22,7 +24,7 @@ namespace prism::nn {
 
 struct ModelOptions {
   int64_t embed_dim = 64;
-  int64_t in_channels = 1;              // fmnist-cnn
+  int64_t in_channels = 1;              // fmnist-cnn, resnet*
   int64_t in_features = 0;              // mlp (required)
   std::vector<int64_t> hidden = {512};  // mlp hidden sizes (may be empty: a linear embedder)
   uint64_t seed = 0;                    // init_parameters seed

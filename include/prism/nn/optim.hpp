@@ -35,6 +35,10 @@ class Optimizer {
   double lr() const { return lr_; }
   void set_lr(double lr);  // the trainer calls this before each step: lr_at(it), or the constant base rate
   const NamedTensors& params() const { return params_; }
+  // Parameter k's learning rate is lr() · multiplier (1 by default; fine-tuning gives the head its own, e.g.
+  // SOLVER.HEAD_LR_MULT). The product is taken in double, so a multiplier of 1 leaves the rate exactly lr().
+  void set_lr_multiplier(size_t k, double multiplier);
+  double lr_of(size_t k) const { return lr_ * lr_multipliers_[k]; }
 
   // Deep copies of the state (on the parameters' device); load_state checks names, shapes and values and
   // throws prism::Error naming the offending key, leaving the optimizer unchanged.
@@ -46,6 +50,7 @@ class Optimizer {
   Tensor grad_of(size_t k) const;
   NamedTensors params_;
   double lr_;
+  std::vector<double> lr_multipliers_;  // one per parameter
   const char* kind_;
 };
 

@@ -17,9 +17,13 @@ struct Config {
   int64_t seed = 0;              // SEED: every Philox stream derives from it
 
   struct Model {
-    std::string name = "fmnist-cnn";       // MODEL.NAME: fmnist-cnn | mlp
+    std::string name = "fmnist-cnn";       // MODEL.NAME: fmnist-cnn | mlp | resnet18 | resnet34 | resnet50
     int64_t head_dim = 512;                // MODEL.HEAD.DIM (official): embedding size
     std::vector<int64_t> mlp_hidden{512};  // MODEL.MLP.HIDDEN: hidden layer widths of the mlp embedder
+    bool pretrain = false;                 // MODEL.PRETRAIN (official): import MODEL.PRETRIANED_PATH
+    std::string pretrained_path{};         // MODEL.PRETRIANED_PATH (official spelling): safetensors weights
+    bool freeze_bn_stats = false;  // MODEL.FREEZE_BN_STATS: backbone BN uses and keeps its running statistics
+    bool freeze_bn_affine = false;  // MODEL.FREEZE_BN_AFFINE: backbone BN weight/bias are not trained
     bool operator==(const Model&) const = default;
   } model;
 
@@ -34,6 +38,7 @@ struct Config {
     double base_lr = 3e-5;                // SOLVER.BASE_LR (official)
     double weight_decay = 5e-4;           // SOLVER.WEIGHT_DECAY (official), added to the gradient
     double momentum = 0.9;                // SOLVER.MOMENTUM (SGD only)
+    double head_lr_mult = 1.0;            // SOLVER.HEAD_LR_MULT: the head's (fc.*) lr = BASE_LR × this
     int64_t max_iters = 4000;             // SOLVER.MAX_ITERS (official)
     std::string lr_schedular = "cos";     // SOLVER.LR_SCHEDULAR (official spelling): cos | constant
     int64_t warmup_iters = 0;       // SOLVER.WARMUP_ITERS: linear warm-up (nn::CosineSchedule), 0 = none

@@ -4,6 +4,7 @@
 // walks the step with the config keys that drive it.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -123,7 +124,14 @@ class TrainingRun {
   std::vector<uint8_t> last_keep_;
 };
 
-// Embeddings of a whole dataset with the test transform, model in eval mode, no graph; [N, d] on the host.
-Tensor embed_dataset(nn::Module& model, const Dataset& data, int64_t batch, uint64_t seed, DeviceType device);
+// What embed_dataset returns per sample: the model's output (the L2-normalised embedding) or the backbone's
+// output before the head (nn::embedder_features: a ResNet's global-average-pool features), for `prism embed`.
+enum class EmbedOutput { embedding, backbone_features };
+
+// Embeddings (or backbone features) of a whole dataset with the test transform, model in eval mode, no graph;
+// [N, d] on the host. `progress`, when given, is called after each batch with (rows done, rows in all).
+Tensor embed_dataset(nn::Module& model, const Dataset& data, int64_t batch, uint64_t seed, DeviceType device,
+                     EmbedOutput output = EmbedOutput::embedding,
+                     const std::function<void(int64_t, int64_t)>& progress = {});
 
 }  // namespace prism
