@@ -109,6 +109,26 @@ void check_csv_sorted(const Csv& csv, int64_t n, bool with_noisy) {
   }
 }
 
+// Files of `dir` that an interrupted or failed audit could have left: audit.* and temporaries beside them.
+std::vector<std::string> audit_temporaries(const fs::path& dir) {
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("audit", 0) == 0 && name != "audit.csv" && name != "audit.json" && name != "audit.html")
+      left.push_back(name);
+  }
+  return left;
+}
+
+// No audit output at all in `dir` (a failed audit writes nothing).
+bool no_audit_outputs(const fs::path& dir) {
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("audit", 0) == 0 || name == "train_embeddings.npy") return false;
+  }
+  return true;
+}
+
 size_t count_of(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -465,6 +485,22 @@ TEST_CASE("audit: an image list with its cleaned twin gives the noisy column and
   CHECK(noisy_rows == 12);
   const std::string html = read_file(dir / "run/audit.html");
   CHECK(count_of(html, "<div class=\"pic\" style=\"background-image:url(data:image/png;base64,") == 60);
+
+  // An image of the list goes missing after the run: a later --run audit names it in one line, exits 1 and
+  // leaves the earlier audit's files as they were (even though the embeddings are cached).
+  const std::string csv_before = read_file(dir / "run/audit.csv"),
+                    json_before = read_file(dir / "run/audit.json");
+  REQUIRE(fs::exists(dir / "run/train_embeddings.npy"));
+  fs::remove(dir / "img/c2_7.png");
+  const auto gone = run_prism("audit --run " + dir / "run" + " --k 10");
+  INFO(gone.out);
+  CHECK(gone.code == 1);
+  CHECK(count_of(gone.out, "prism: error: ") == 1);
+  CHECK(gone.out.find("img/c2_7.png") != std::string::npos);
+  CHECK(gone.out.find("restore the image or remove its line") != std::string::npos);
+  CHECK(read_file(dir / "run/audit.csv") == csv_before);
+  CHECK(read_file(dir / "run/audit.json") == json_before);
+  CHECK(audit_temporaries(dir / "run").empty());
 }
 
 TEST_CASE("audit: .npy features have no pictures so the page shows indices", "[audit][train]") {
@@ -524,6 +560,7 @@ TEST_CASE("audit: bad input stops with one line naming the culprit", "[audit][er
   std::ofstream(dir / "empty/config.yaml") << "DATA:\n  DATASET: fashion-mnist\n";
   one_line_error(run_prism("audit --run " + dir / "empty"),
                  "neither checkpoint.safetensors nor train_embeddings.npy");
+  CHECK(no_audit_outputs(dir / "empty"));  // nothing half-written
   one_line_error(run_prism("audit --out " + dir / "x"), "audit needs --config FILE --out DIR, or --run DIR");
   // A list whose image is gone: the line names the file.
   prism::testing::write_bytes(dir / "a.png", encode_png(prism::testing::solid_image(8, 8, 1, 2, 3)));
@@ -534,9 +571,12 @@ TEST_CASE("audit: bad input stops with one line naming the culprit", "[audit][er
   const auto missing = run_prism("audit --config " + dir / "cfg.yaml" + " --out " + dir / "run2 --quiet");
   one_line_error(missing, dir / "missing.png");
   CHECK(missing.out.find("restore the image or remove its line") != std::string::npos);
+  CHECK((!fs::exists(dir / "run2") || no_audit_outputs(dir / "run2")));
   // Cached embeddings that do not fit the run's training set.
   fs::create_directories(dir / "stale");
   std::ofstream(dir / "stale/config.yaml") << small_fashion_mnist_yaml();
   write_npy_f32(dir / "stale/train_embeddings.npy", {3, 2}, {1, 0, 0, 1, 1, 0});
   one_line_error(run_prism("audit --run " + dir / "stale"), "3 rows, but the run's training set has 1000");
+  CHECK(audit_temporaries(dir / "stale").empty());
+  CHECK(!fs::exists(dir / "stale/audit.csv"));
 }
