@@ -298,7 +298,55 @@ TEST_CASE("audit: every scorer of the table finds labels flipped inside well-sep
     CHECK(m.true_positives == 6);
     for (int64_t i : {3, 17, 40, 55, 71, 88}) CHECK(s.suggested[i] == static_cast<int32_t>(i / 30));
   }
-  CHECK_THROWS_WITH(audit_scorer("nope"), Catch::Contains("knn, knn-weighted, center"));
+  CHECK_THROWS_WITH(audit_scorer("nope"), Catch::Contains("knn, knn-weighted, knn-propagated, center"));
+}
+
+TEST_CASE("audit: knn-propagated equals its definition computed by plain loops", "[audit]") {
+  // 40 random unit rows in 4-D, 3 labels: every score against Σ_j w_ij p_j^{-i} / Σ_j w_ij recomputed here
+  // from the dot products, with i's own vote taken out of each neighbour's shares.
+  const int64_t n = 40, d = 4, k = 6;
+  const double temperature = 0.2;
+  const std::vector<float> e = dmltest::random_unit_rows(n, d, 9);
+  std::vector<int32_t> labels(n);
+  for (int64_t i = 0; i < n; ++i) labels[i] = static_cast<int32_t>((i * 7) % 3);
+  AuditOptions o;
+  o.scorer = "knn-propagated";
+  o.k = k;
+  o.temperature = temperature;
+  const Tensor emb = Tensor::from_vector({n, d}, e);
+  const LabelScores s = audit_scorer(o.scorer).score(emb, labels, 3, o);
+  const std::vector<int64_t> nb = nearest_neighbours(emb, k);
+  auto dot = [&](int64_t a, int64_t b) {
+    float v = 0;
+    for (int64_t t = 0; t < d; ++t) v += e[a * d + t] * e[b * d + t];
+    return v;
+  };
+  auto weight = [&](int64_t a, int64_t m) {  // weight of a's m-th neighbour
+    return std::exp((double(dot(a, nb[a * k + m])) - double(dot(a, nb[a * k]))) / temperature);
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    double p[3] = {0, 0, 0}, sum = 0;
+    for (int64_t m = 0; m < k; ++m) {
+      const int64_t j = nb[i * k + m];
+      double q[3] = {0, 0, 0}, total = 0;
+      for (int64_t t = 0; t < k; ++t) {
+        if (nb[j * k + t] == i) continue;  // i left out
+        q[labels[nb[j * k + t]]] += weight(j, t);
+        total += weight(j, t);
+      }
+      if (total <= 0) continue;
+      sum += weight(i, m);
+      for (int c = 0; c < 3; ++c) p[c] += weight(i, m) * q[c] / total;
+    }
+    INFO("sample " << i << " label " << labels[i]);
+    const double own = p[labels[i]] / sum;
+    CHECK(s.score[i] == Approx(own).epsilon(1e-5));
+    int best = labels[i];
+    for (int c = 0; c < 3; ++c)
+      if (p[c] > p[best] * (1 + 1e-9)) best = c;
+    CHECK(s.suggested[i] == best);
+    CHECK(s.flagged[i] == (best != labels[i]));
+  }
 }
 
 // ---- the report writers ------------------------------------------------------------------------------------
