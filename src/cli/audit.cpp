@@ -109,7 +109,7 @@ void register_audit(CLI::App& app) {
   cmd->add_option("--k", a.audit.scoring.k, "Neighbours per sample (knn scorers, default 50)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--temperature", a.audit.scoring.temperature,
-                  "Softmax temperature of knn-weighted and center (default 0.1)")
+                  "Softmax temperature of the weighted knn scorers and center (default 0.1)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--show", a.audit.show, "Suspects on the page (default 60)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", a.json, "Print audit.json's object on stdout");

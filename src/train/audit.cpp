@@ -167,8 +167,9 @@ LabelScores score_knn_weighted(const Tensor& emb, const std::vector<int32_t>& la
 
 // knn-propagated: one step of label propagation before the vote. Under heavy noise a neighbour's own label
 // is wrong as often as it is right; its neighbourhood's weighted shares are a far less noisy guess of its
-// class. So sample i's vote is Σ_j w_ij · p_j^{−i} / Σ_j w_ij, where p_j^{−i} are neighbour j's weighted
-// shares with i's own vote taken out (else a wrong label would vote for itself through its neighbours).
+// class. So sample i's score is the given label's share of Σ_j w_ij · p_j^{−i} / Σ_j w_ij, where p_j^{−i} are
+// neighbour j's weighted shares with i's own vote taken out (else a wrong label would vote for itself through
+// its neighbours).
 LabelScores score_knn_propagated(const Tensor& emb, const std::vector<int32_t>& labels, int32_t num_classes,
                                  const AuditOptions& o) {
   check_inputs(emb, labels, num_classes);
@@ -187,10 +188,13 @@ LabelScores score_knn_propagated(const Tensor& emb, const std::vector<int32_t>& 
       total[j] += w[j * k + m];
     }
   });
-  LabelScores out;
-  out.score.resize(n);
-  out.suggested.resize(n);
-  out.flagged.resize(n);
+  // The suggestion and the flag stay those of the direct weighted vote (measured: the propagated vote ranks
+  // better but flags more clean samples, docs/audit.md); only the score is the propagated share.
+  LabelScores out = scores_from_votes(labels, num_classes, idx, k, w);
+  LabelScores propagated;
+  propagated.score.resize(n);
+  propagated.suggested.resize(n);
+  propagated.flagged.resize(n);
   tbb::parallel_for(int64_t(0), n, [&](int64_t i) {
     std::vector<std::pair<int32_t, double>> votes;
     double weight_sum = 0;
@@ -206,8 +210,9 @@ LabelScores score_knn_propagated(const Tensor& emb, const std::vector<int32_t>& 
       for (const auto& [c, v] : tally[j])
         add_vote(votes, c, wij * (v - (c == labels[i] ? back : 0.0)) / rest);
     }
-    finish_from_votes(votes, weight_sum, labels[i], i, out);
+    finish_from_votes(votes, weight_sum, labels[i], i, propagated);
   });
+  out.score = std::move(propagated.score);
   return out;
 }
 
@@ -255,8 +260,8 @@ constexpr AuditScorerSpec kScorers[] = {
      "label"},
     {"knn-weighted", score_knn_weighted, "as knn, each vote weighted by exp((s - s_nearest) / T)"},
     {"knn-propagated", score_knn_propagated,
-     "as knn-weighted, each neighbour voting with its own neighbours' weighted shares (the sample left out) "
-     "instead of its given label"},
+     "score as knn-weighted, each neighbour voting with its own neighbours' weighted shares (the sample left "
+     "out) instead of its given label; suggestion and flag of knn-weighted"},
     {"center", score_center,
      "softmax over the cosine similarities to the class means of the given labels, temperature T"},
 };
