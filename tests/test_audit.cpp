@@ -109,6 +109,26 @@ void check_csv_sorted(const Csv& csv, int64_t n, bool with_noisy) {
   }
 }
 
+// Files of `dir` that an interrupted or failed audit could have left: audit.* and temporaries beside them.
+std::vector<std::string> audit_temporaries(const fs::path& dir) {
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("audit", 0) == 0 && name != "audit.csv" && name != "audit.json" && name != "audit.html")
+      left.push_back(name);
+  }
+  return left;
+}
+
+// No audit output at all in `dir` (a failed audit writes nothing).
+bool no_audit_outputs(const fs::path& dir) {
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("audit", 0) == 0 || name == "train_embeddings.npy") return false;
+  }
+  return true;
+}
+
 size_t count_of(const std::string& text, const std::string& what) {
   size_t n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -278,7 +298,55 @@ TEST_CASE("audit: every scorer of the table finds labels flipped inside well-sep
     CHECK(m.true_positives == 6);
     for (int64_t i : {3, 17, 40, 55, 71, 88}) CHECK(s.suggested[i] == static_cast<int32_t>(i / 30));
   }
-  CHECK_THROWS_WITH(audit_scorer("nope"), Catch::Contains("knn, knn-weighted, center"));
+  CHECK_THROWS_WITH(audit_scorer("nope"), Catch::Contains("knn, knn-weighted, knn-propagated, center"));
+}
+
+TEST_CASE("audit: knn-propagated equals its definition computed by plain loops", "[audit]") {
+  // 40 random unit rows in 4-D, 3 labels: every score against Σ_j w_ij p_j^{-i} / Σ_j w_ij recomputed here
+  // from the dot products, with i's own vote taken out of each neighbour's shares.
+  const int64_t n = 40, d = 4, k = 6;
+  const double temperature = 0.2;
+  const std::vector<float> e = dmltest::random_unit_rows(n, d, 9);
+  std::vector<int32_t> labels(n);
+  for (int64_t i = 0; i < n; ++i) labels[i] = static_cast<int32_t>((i * 7) % 3);
+  AuditOptions o;
+  o.scorer = "knn-propagated";
+  o.k = k;
+  o.temperature = temperature;
+  const Tensor emb = Tensor::from_vector({n, d}, e);
+  const LabelScores s = audit_scorer(o.scorer).score(emb, labels, 3, o);
+  const std::vector<int64_t> nb = nearest_neighbours(emb, k);
+  auto dot = [&](int64_t a, int64_t b) {
+    float v = 0;
+    for (int64_t t = 0; t < d; ++t) v += e[a * d + t] * e[b * d + t];
+    return v;
+  };
+  auto weight = [&](int64_t a, int64_t m) {  // weight of a's m-th neighbour
+    return std::exp((double(dot(a, nb[a * k + m])) - double(dot(a, nb[a * k]))) / temperature);
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    double p[3] = {0, 0, 0}, sum = 0;
+    for (int64_t m = 0; m < k; ++m) {
+      const int64_t j = nb[i * k + m];
+      double q[3] = {0, 0, 0}, total = 0;
+      for (int64_t t = 0; t < k; ++t) {
+        if (nb[j * k + t] == i) continue;  // i left out
+        q[labels[nb[j * k + t]]] += weight(j, t);
+        total += weight(j, t);
+      }
+      if (total <= 0) continue;
+      sum += weight(i, m);
+      for (int c = 0; c < 3; ++c) p[c] += weight(i, m) * q[c] / total;
+    }
+    INFO("sample " << i << " label " << labels[i]);
+    const double own = p[labels[i]] / sum;
+    CHECK(s.score[i] == Approx(own).epsilon(1e-5));
+  }
+  // Suggestion and flag are those of the direct weighted vote.
+  o.scorer = "knn-weighted";
+  const LabelScores direct = audit_scorer(o.scorer).score(emb, labels, 3, o);
+  CHECK(s.suggested == direct.suggested);
+  CHECK(s.flagged == direct.flagged);
 }
 
 // ---- the report writers ------------------------------------------------------------------------------------
@@ -465,6 +533,22 @@ TEST_CASE("audit: an image list with its cleaned twin gives the noisy column and
   CHECK(noisy_rows == 12);
   const std::string html = read_file(dir / "run/audit.html");
   CHECK(count_of(html, "<div class=\"pic\" style=\"background-image:url(data:image/png;base64,") == 60);
+
+  // An image of the list goes missing after the run: a later --run audit names it in one line, exits 1 and
+  // leaves the earlier audit's files as they were (even though the embeddings are cached).
+  const std::string csv_before = read_file(dir / "run/audit.csv"),
+                    json_before = read_file(dir / "run/audit.json");
+  REQUIRE(fs::exists(dir / "run/train_embeddings.npy"));
+  fs::remove(dir / "img/c2_7.png");
+  const auto gone = run_prism("audit --run " + dir / "run" + " --k 10");
+  INFO(gone.out);
+  CHECK(gone.code == 1);
+  CHECK(count_of(gone.out, "prism: error: ") == 1);
+  CHECK(gone.out.find("img/c2_7.png") != std::string::npos);
+  CHECK(gone.out.find("restore the image or remove its line") != std::string::npos);
+  CHECK(read_file(dir / "run/audit.csv") == csv_before);
+  CHECK(read_file(dir / "run/audit.json") == json_before);
+  CHECK(audit_temporaries(dir / "run").empty());
 }
 
 TEST_CASE("audit: .npy features have no pictures so the page shows indices", "[audit][train]") {
@@ -524,6 +608,7 @@ TEST_CASE("audit: bad input stops with one line naming the culprit", "[audit][er
   std::ofstream(dir / "empty/config.yaml") << "DATA:\n  DATASET: fashion-mnist\n";
   one_line_error(run_prism("audit --run " + dir / "empty"),
                  "neither checkpoint.safetensors nor train_embeddings.npy");
+  CHECK(no_audit_outputs(dir / "empty"));  // nothing half-written
   one_line_error(run_prism("audit --out " + dir / "x"), "audit needs --config FILE --out DIR, or --run DIR");
   // A list whose image is gone: the line names the file.
   prism::testing::write_bytes(dir / "a.png", encode_png(prism::testing::solid_image(8, 8, 1, 2, 3)));
@@ -534,9 +619,12 @@ TEST_CASE("audit: bad input stops with one line naming the culprit", "[audit][er
   const auto missing = run_prism("audit --config " + dir / "cfg.yaml" + " --out " + dir / "run2 --quiet");
   one_line_error(missing, dir / "missing.png");
   CHECK(missing.out.find("restore the image or remove its line") != std::string::npos);
+  CHECK((!fs::exists(dir / "run2") || no_audit_outputs(dir / "run2")));
   // Cached embeddings that do not fit the run's training set.
   fs::create_directories(dir / "stale");
   std::ofstream(dir / "stale/config.yaml") << small_fashion_mnist_yaml();
   write_npy_f32(dir / "stale/train_embeddings.npy", {3, 2}, {1, 0, 0, 1, 1, 0});
   one_line_error(run_prism("audit --run " + dir / "stale"), "3 rows, but the run's training set has 1000");
+  CHECK(audit_temporaries(dir / "stale").empty());
+  CHECK(!fs::exists(dir / "stale/audit.csv"));
 }

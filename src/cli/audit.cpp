@@ -101,12 +101,15 @@ void register_audit(CLI::App& app) {
   cmd->add_option("--out", a.out, "Run directory to train into; the audit files are written there too");
   cmd->add_option("--run", a.run, "Audit this finished run directory instead of training");
   add_runtime_options(cmd, a.runtime);
-  cmd->add_option("--scorer", a.audit.scoring.scorer, "Label scorer: knn-weighted (default) | knn | center")
+  std::string scorers;
+  for (const std::string& name : audit_scorer_names()) scorers += (scorers.empty() ? "" : " | ") + name;
+  cmd->add_option("--scorer", a.audit.scoring.scorer,
+                  "Label scorer: " + scorers + " (default " + AuditOptions{}.scorer + ")")
       ->check(CLI::IsMember(audit_scorer_names()));
   cmd->add_option("--k", a.audit.scoring.k, "Neighbours per sample (knn scorers, default 50)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--temperature", a.audit.scoring.temperature,
-                  "Softmax temperature of knn-weighted and center (default 0.1)")
+                  "Softmax temperature of the weighted knn scorers and center (default 0.1)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--show", a.audit.show, "Suspects on the page (default 60)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", a.json, "Print audit.json's object on stdout");

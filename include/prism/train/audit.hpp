@@ -17,9 +17,9 @@ namespace prism {
 // ---- scores ------------------------------------------------------------------------------------------------
 
 struct AuditOptions {
-  std::string scorer = "knn-weighted";  // a name of audit_scorers() (the best measured: docs/results.md)
-  int64_t k = 50;                       // neighbours per sample (knn scorers)
-  double temperature = 0.1;             // softmax temperature of the weighted vote and of the center scorer
+  std::string scorer = "knn-propagated";  // a name of audit_scorers() (the best measured: docs/audit.md)
+  int64_t k = 50;                         // neighbours per sample (knn scorers)
+  double temperature = 0.1;               // softmax temperature of the weighted vote and of the center scorer
 };
 
 struct LabelScores {
@@ -45,8 +45,10 @@ struct AuditScorerSpec {
   const char* summary;
 };
 
-// knn (uniform vote of the k nearest training embeddings), knn-weighted (the default: votes weighted by
-// exp((s − s_nearest) / T)), center (softmax over the similarities to the class means, temperature T).
+// knn (uniform vote of the k nearest training embeddings), knn-weighted (votes weighted by
+// exp((s − s_nearest) / T)), knn-propagated (the default: the weighted vote of the neighbours' own weighted
+// shares, the sample left out; suggestion and flag of knn-weighted), center (softmax over the similarities to
+// the class means, temperature T).
 std::span<const AuditScorerSpec> audit_scorers();
 const AuditScorerSpec& audit_scorer(const std::string& name);  // throws listing the names
 std::vector<std::string> audit_scorer_names();
