@@ -226,7 +226,7 @@ TEST_CASE("resnet: forward features and every gradient match torchvision (float6
 }
 
 TEST_CASE(
-    "resnet: frozen batch-norm affine parameters get no gradient; the head lr multiplier scales its step",
+    "resnet: frozen batch-norm affine parameters get no gradient, and the head lr multiplier scales its step",
     "[resnet][nn]") {
   nn::ModelOptions o;
   o.in_channels = 3;

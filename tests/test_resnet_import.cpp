@@ -52,7 +52,7 @@ uint16_t top_half(float f) {
 
 }  // namespace
 
-TEST_CASE("import: torchvision and timm layouts load every backbone tensor; fc and counters are dropped",
+TEST_CASE("import: torchvision and timm layouts load every backbone tensor, fc and counters are dropped",
           "[resnet][import]") {
   auto source = small_resnet18(1);
   TempDir dir;
@@ -151,7 +151,7 @@ TEST_CASE("import: missing, unexpected and mis-shaped keys are listed, one line 
                     Catch::Contains("junk.safetensors"));
 }
 
-TEST_CASE("config: MODEL.PRETRAIN needs MODEL.PRETRIANED_PATH; the fine-tuning keys are checked",
+TEST_CASE("config: MODEL.PRETRAIN needs MODEL.PRETRIANED_PATH, and the fine-tuning keys are checked",
           "[resnet][config]") {
   Config c;
   c.model.name = "resnet18";
