@@ -191,10 +191,7 @@ LabelScores score_knn_propagated(const Tensor& emb, const std::vector<int32_t>& 
   // The suggestion and the flag stay those of the direct weighted vote (measured: the propagated vote ranks
   // better but flags more clean samples, docs/audit.md); only the score is the propagated share.
   LabelScores out = scores_from_votes(labels, num_classes, idx, k, w);
-  LabelScores propagated;
-  propagated.score.resize(n);
-  propagated.suggested.resize(n);
-  propagated.flagged.resize(n);
+  LabelScores propagated(n);
   tbb::parallel_for(int64_t(0), n, [&](int64_t i) {
     std::vector<std::pair<int32_t, double>> votes;
     double weight_sum = 0;
@@ -232,10 +229,7 @@ LabelScores score_center(const Tensor& emb_in, const std::vector<int32_t>& label
     norm = std::sqrt(norm);
     for (int64_t t = 0; t < d && norm > 0; ++t) center[c * d + t] /= norm;
   }
-  LabelScores out;
-  out.score.resize(n);
-  out.suggested.resize(n);
-  out.flagged.resize(n);
+  LabelScores out(n);
   tbb::parallel_for(int64_t(0), n, [&](int64_t i) {
     std::vector<double> p(num_classes);
     double top = -INFINITY;
@@ -286,10 +280,7 @@ LabelScores scores_from_votes(const std::vector<int32_t>& labels, int32_t num_cl
                 std::to_string(n) + " samples x k = " + std::to_string(k));
   if (!weights.empty() && weights.size() != neighbours.size())
     throw Error("scores_from_votes: weights and neighbours differ in size");
-  LabelScores out;
-  out.score.resize(n);
-  out.suggested.resize(n);
-  out.flagged.resize(n);
+  LabelScores out(n);
   tbb::parallel_for(int64_t(0), n, [&](int64_t i) {
     // Sparse shares over the labels that occur among the neighbours (C may be in the thousands).
     std::vector<std::pair<int32_t, double>> votes;

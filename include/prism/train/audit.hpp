@@ -26,6 +26,9 @@ struct LabelScores {
   std::vector<float> score;        // [N] in [0, 1]: the given label's share of the vote; low = suspect
   std::vector<int32_t> suggested;  // [N] the label with the largest share (the given one when it ties)
   std::vector<uint8_t> flagged;  // [N] 1 where suggested != given: the flag count is estimated, no rate given
+
+  LabelScores() = default;
+  explicit LabelScores(int64_t n) : score(n), suggested(n), flagged(n) {}
 };
 
 // The k nearest rows of every row of emb [N, d] by dot product (self excluded), best first, ties by index:
