@@ -133,7 +133,8 @@ const char* kGrid = " --methods xbm,prism --noise symmetric:0.2 small-cluster:0.
 
 }  // namespace
 
-TEST_CASE("sweep: a tiny grid, its results, reruns, resumes, refusals and the report page", "[sweep][threads]") {
+TEST_CASE("sweep: a tiny grid, its results, reruns, resumes, refusals and the report page",
+          "[sweep][threads]") {
   if (!fs::exists(std::string(kFashionMnist) + "/train-images-idx3-ubyte.gz"))
     FAIL("Fashion-MNIST is not installed");
   const std::string dir = fresh_dir("grid");

@@ -289,7 +289,8 @@ TEST_CASE("train: a write that fails (file size limit, as on a full disk) stops 
     CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);  // no temp file left behind
 }
 
-TEST_CASE("train: a stopped and resumed run writes the uninterrupted run's summary", "[train][determinism][threads]") {
+TEST_CASE("train: a stopped and resumed run writes the uninterrupted run's summary",
+          "[train][determinism][threads]") {
   if (!fashion_mnist_present()) FAIL("Fashion-MNIST is not installed");
   const Config c = small_config("prism", 0.5, 30);
   TrainOptions straight;
