@@ -145,24 +145,37 @@ void finish_from_votes(const std::vector<std::pair<int32_t, double>>& votes, dou
   out.flagged[i] = best_class != given;
 }
 
+// The k nearest neighbours every kNN scorer votes over (k capped at N − 1), with their weights when the
+// scorer weights its votes (softmax over similarity / temperature); the inputs checked once here.
+struct Neighbourhood {
+  int64_t n = 0, k = 0;
+  std::vector<int64_t> idx;  // [n · k]
+  std::vector<float> w;      // [n · k], empty for the unweighted vote
+};
+
+Neighbourhood neighbourhood(const Tensor& emb, const std::vector<int32_t>& labels, int32_t num_classes,
+                            const AuditOptions& o, bool weighted) {
+  check_inputs(emb, labels, num_classes);
+  if (weighted && !(o.temperature > 0)) throw Error("audit: --temperature must be > 0");
+  Neighbourhood nb;
+  nb.n = emb.size(0);
+  nb.k = std::clamp<int64_t>(o.k, 0, std::max<int64_t>(nb.n - 1, 0));
+  std::vector<float> sims;
+  neighbours_with_similarities(emb, nb.k, &nb.idx, weighted ? &sims : nullptr);
+  if (weighted) nb.w = vote_weights(sims, nb.n, nb.k, o.temperature);
+  return nb;
+}
+
 LabelScores score_knn(const Tensor& emb, const std::vector<int32_t>& labels, int32_t num_classes,
                       const AuditOptions& o) {
-  check_inputs(emb, labels, num_classes);
-  const int64_t n = emb.size(0), k = std::clamp<int64_t>(o.k, 0, std::max<int64_t>(n - 1, 0));
-  std::vector<int64_t> idx;
-  neighbours_with_similarities(emb, k, &idx, nullptr);
-  return scores_from_votes(labels, num_classes, idx, k);
+  const Neighbourhood nb = neighbourhood(emb, labels, num_classes, o, false);
+  return scores_from_votes(labels, num_classes, nb.idx, nb.k);
 }
 
 LabelScores score_knn_weighted(const Tensor& emb, const std::vector<int32_t>& labels, int32_t num_classes,
                                const AuditOptions& o) {
-  check_inputs(emb, labels, num_classes);
-  if (!(o.temperature > 0)) throw Error("audit: --temperature must be > 0");
-  const int64_t n = emb.size(0), k = std::clamp<int64_t>(o.k, 0, std::max<int64_t>(n - 1, 0));
-  std::vector<int64_t> idx;
-  std::vector<float> sims;
-  neighbours_with_similarities(emb, k, &idx, &sims);
-  return scores_from_votes(labels, num_classes, idx, k, vote_weights(sims, n, k, o.temperature));
+  const Neighbourhood nb = neighbourhood(emb, labels, num_classes, o, true);
+  return scores_from_votes(labels, num_classes, nb.idx, nb.k, nb.w);
 }
 
 // knn-propagated: one step of label propagation before the vote. Under heavy noise a neighbour's own label
@@ -172,13 +185,10 @@ LabelScores score_knn_weighted(const Tensor& emb, const std::vector<int32_t>& la
 // its neighbours).
 LabelScores score_knn_propagated(const Tensor& emb, const std::vector<int32_t>& labels, int32_t num_classes,
                                  const AuditOptions& o) {
-  check_inputs(emb, labels, num_classes);
-  if (!(o.temperature > 0)) throw Error("audit: --temperature must be > 0");
-  const int64_t n = emb.size(0), k = std::clamp<int64_t>(o.k, 0, std::max<int64_t>(n - 1, 0));
-  std::vector<int64_t> idx;
-  std::vector<float> sims;
-  neighbours_with_similarities(emb, k, &idx, &sims);
-  const std::vector<float> w = vote_weights(sims, n, k, o.temperature);
+  const Neighbourhood nb = neighbourhood(emb, labels, num_classes, o, true);
+  const int64_t n = nb.n, k = nb.k;
+  const std::vector<int64_t>& idx = nb.idx;
+  const std::vector<float>& w = nb.w;
   // First pass: every sample's raw tally of its neighbours' given labels and its total weight.
   std::vector<std::vector<std::pair<int32_t, double>>> tally(static_cast<size_t>(n));
   std::vector<double> total(static_cast<size_t>(n), 0.0);
