@@ -18,6 +18,7 @@
 #include "dml_test_util.hpp"
 #include "prism/core/io.hpp"
 #include "prism/data/safetensors.hpp"
+#include "train_test_util.hpp"
 
 namespace fs = std::filesystem;
 using prism::read_file;
@@ -27,9 +28,7 @@ namespace {
 const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 std::string fresh_dir(const std::string& name) {
-  const std::string d =
-      (fs::temp_directory_path() / ("prism_kill_test_" + std::to_string(::getpid()) + "_" + name)).string();
-  fs::remove_all(d);
+  const std::string d = prism::testing::fresh_scratch_dir("kill_test", name);
   fs::create_directories(d);
   return d;
 }

@@ -10,6 +10,7 @@
 
 #include "dml_test_util.hpp"
 #include "prism/core/io.hpp"
+#include "train_test_util.hpp"
 
 namespace fs = std::filesystem;
 using dmltest::run_prism;
@@ -19,10 +20,7 @@ namespace {
 const char* kFashionMnist = "/usr/share/datasets/fashion-mnist";
 
 std::string fresh_dir(const std::string& name) {
-  const fs::path p =
-      fs::temp_directory_path() / ("prism_sweep_test_" + std::to_string(::getpid()) + "_" + name);
-  fs::remove_all(p);
-  return p.string();
+  return prism::testing::fresh_scratch_dir("sweep_test", name);
 }
 
 // The tiny experiment every cell runs (exact mode, so results do not depend on threads or interruptions).

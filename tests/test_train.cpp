@@ -27,15 +27,12 @@ const char* kFashionMnist = prism::testing::kFashionMnistRoot;
 using prism::testing::fashion_mnist_present;
 using prism::testing::read_metrics;
 
-std::string run_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("prism_train_test_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
-
-// A fresh (removed) run directory path.
+// A fresh (removed) run directory path, and the same path again later without removing it.
 std::string temp_dir(const std::string& name) {
-  fs::remove_all(run_path(name));
-  return run_path(name);
+  return prism::testing::fresh_scratch_dir("train_test", name);
+}
+std::string run_path(const std::string& name) {
+  return prism::testing::scratch_path("train_test", name);
 }
 
 // A small, quick experiment: 100 training images per class, 40 test images per class, batch 32 = 4 × 8,

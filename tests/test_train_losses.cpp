@@ -27,11 +27,7 @@ using prism::testing::fashion_mnist_present;
 using prism::testing::read_metrics;
 
 std::string fresh_dir(const std::string& name) {
-  const std::string dir =
-      (fs::temp_directory_path() / ("prism_train_losses_" + std::to_string(::getpid()) + "_" + name))
-          .string();
-  fs::remove_all(dir);
-  return dir;
+  return prism::testing::fresh_scratch_dir("train_losses", name);
 }
 
 // 100 training images per class, 40 test images per class, batch 32 = 4 × 8, memory of 256 from iteration 10,

@@ -1,6 +1,9 @@
 // Helpers shared by the tests that train through the real trainer on Fashion-MNIST (test_train,
-// test_train_losses): where the dataset lives, whether it is installed, and a run's metrics.jsonl records.
+// test_train_losses, test_sweep, test_kill_resume): where the dataset lives, whether it is installed, fresh
+// scratch directories, and a run's metrics.jsonl records.
 #pragma once
+#include <unistd.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -15,6 +18,19 @@ inline const char* kFashionMnistRoot = "/usr/share/datasets/fashion-mnist";
 
 inline bool fashion_mnist_present() {
   return std::filesystem::exists(std::string(kFashionMnistRoot) + "/train-images-idx3-ubyte.gz");
+}
+
+// TMP/prism_<tag>_<pid>_<name>: the process id keeps test runs from several checkouts at once out of each
+// other's directories. fresh_scratch_dir removes it first.
+inline std::string scratch_path(const std::string& tag, const std::string& name) {
+  return (std::filesystem::temp_directory_path() /
+          ("prism_" + tag + "_" + std::to_string(::getpid()) + "_" + name))
+      .string();
+}
+inline std::string fresh_scratch_dir(const std::string& tag, const std::string& name) {
+  const std::string p = scratch_path(tag, name);
+  std::filesystem::remove_all(p);
+  return p;
 }
 
 // One JSON object per non-empty line of DIR/metrics.jsonl.
