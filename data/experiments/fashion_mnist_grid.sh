@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The Fashion-MNIST experiments of docs/results.md as plain `prism sweep` commands: the noise grid (methods x
+# symmetric 10/20/50% + small-cluster 25/50% closed, symmetric 50% open, 3 seeds) and the beyond-PRISM table
+# (seed 0, default config and small-cluster 50%). Exact mode, so a cell is bit-identical whichever build, thread
+# count or session computes it; rerunning skips finished cells and resumes interrupted ones.
+#   PRISM_BIN (build/prism)  GRID_OUT (runs/grid)  GRID_SEEDS (0,1,2)  GRID_STAGES ("table audit grid final")
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+P=${PRISM_BIN:-build/prism}
+OUT=${GRID_OUT:-runs/grid}
+SEEDS=${GRID_SEEDS:-0,1,2}
+STAGES=${GRID_STAGES:-table audit grid final}
+C=data/configs
+METHODS=contrastive,xbm,trm,prism,oracle,knn
+CLOSED_NOISE=(symmetric:0.1,0.2,0.5 small-cluster:0.25,0.5)
+status=0
+sweep() { echo "+ prism sweep $*"; "$P" sweep "$@" --set RUN.MODE=exact || status=1; }
+# two one-cell sweeps side by side, one core each
+pair() {
+  sweep "${@:1:$(($# / 2))}" --set RUN.THREADS=1 &
+  sweep "${@:$(($# / 2 + 1))}" --set RUN.THREADS=1
+  wait
+}
+for stage in $STAGES; do
+  case $stage in
+  table)  # beyond-PRISM table (issue 13): seed 0, default config and small-cluster 50%
+    sweep --config $C/fashion_mnist_sym50.yaml --methods $METHODS --seeds 0 --jobs 2 --out $OUT/sym50
+    pair --config $C/fashion_mnist_sym50.yaml --methods prism --seeds 0 --set NOISE.CLEAN_PROBABILITY=vmf --out $OUT/sym50_vmf \
+         --config $C/fashion_mnist_sym50.yaml --methods prism --seeds 0 --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/sym50_vmflog
+    sweep --config $C/fashion_mnist_sym50.yaml --methods xbm,prism --seeds 0 --set LOSSES.NAME=multi_similarity --jobs 2 --out $OUT/sym50_ms
+    sweep --config $C/fashion_mnist_sym50.yaml --methods xbm,prism --seeds 0 --set LOSSES.NAME=softtriple --jobs 2 --out $OUT/sym50_st
+    sweep --config $C/fashion_mnist_small_cluster50.yaml --methods $METHODS --noise small-cluster:0.5 --seeds 0 --jobs 2 --out $OUT/closed
+    pair --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise small-cluster:0.5 --seeds 0 --set NOISE.CLEAN_PROBABILITY=vmf --out $OUT/closed_vmf \
+         --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise small-cluster:0.5 --seeds 0 --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/closed_vmflog
+    sweep --config $C/fashion_mnist_small_cluster50.yaml --methods xbm,prism --noise small-cluster:0.5 --seeds 0 --set LOSSES.NAME=multi_similarity --jobs 2 --out $OUT/closed_ms
+    sweep --config $C/fashion_mnist_small_cluster50.yaml --methods xbm,prism --noise small-cluster:0.5 --seeds 0 --set LOSSES.NAME=softtriple --jobs 2 --out $OUT/closed_st
+    ;;
+  audit)  # the grid's prism cells that `prism audit --run` reads (issue 12), before the rest of the grid
+    sweep --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise symmetric:0.2 small-cluster:0.25 --seeds 0 --jobs 2 --out $OUT/closed
+    ;;
+  grid)  # the noise grid (issue 10), seed by seed so that whole seeds finish first
+    for s in ${SEEDS//,/ }; do
+      sweep --config $C/fashion_mnist_small_cluster50.yaml --methods $METHODS --noise "${CLOSED_NOISE[@]}" --seeds $s --jobs 2 --out $OUT/closed
+      sweep --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise "${CLOSED_NOISE[@]}" --seeds $s --set NOISE.CLEAN_PROBABILITY=vmf_log --jobs 2 --out $OUT/closed_vmflog
+      sweep --config $C/fashion_mnist_open_sym50.yaml --methods $METHODS --noise symmetric:0.5 --seeds $s --jobs 2 --out $OUT/open
+      sweep --config $C/fashion_mnist_open_sym50.yaml --methods prism --noise symmetric:0.5 --seeds $s --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/open_vmflog
+    done
+    ;;
+  final)  # every seed at once: nothing left to train, so these only write the complete results and pages
+    sweep --config $C/fashion_mnist_small_cluster50.yaml --methods $METHODS --noise "${CLOSED_NOISE[@]}" --seeds $SEEDS --out $OUT/closed
+    sweep --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise "${CLOSED_NOISE[@]}" --seeds $SEEDS --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/closed_vmflog
+    sweep --config $C/fashion_mnist_open_sym50.yaml --methods $METHODS --noise symmetric:0.5 --seeds $SEEDS --out $OUT/open
+    sweep --config $C/fashion_mnist_open_sym50.yaml --methods prism --noise symmetric:0.5 --seeds $SEEDS --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/open_vmflog
+    ;;
+  *) echo "fashion_mnist_grid.sh: unknown stage '$stage' (table, audit, grid, final)" >&2; exit 2 ;;
+  esac
+done
+exit $status
