@@ -206,7 +206,10 @@ TEST_CASE("end to end: import, fine-tune resnet18, prism embed, train the head o
   REQUIRE(train.code == 0);
   CHECK(train.out.find("imported 100 backbone tensors") != std::string::npos);
 
-  auto embed = dmltest::run_prism("embed --config " + config + common + " --weights " +
+  // A training batch the 4 training classes cannot fill (16 classes × 4) does not matter to embed, which
+  // never samples one.
+  auto embed = dmltest::run_prism("embed --config " + config + common +
+                                  " --set DATA.TRAIN_BATCHSIZE=64 --set DATA.NUM_INSTANCES=4 --weights " +
                                   (dir / "resnet18.safetensors") + " --quiet --out " + (dir / "features"));
   INFO(embed.out);
   REQUIRE(embed.code == 0);

@@ -62,6 +62,11 @@ void run_embed(const EmbedArgs& a) {
   // The labels are exported as the lists give them; generated noise belongs to the training of the head,
   // whose config (DATA.DATASET npy) can ask for it again.
   overrides.push_back("NOISE.TYPE=none");
+  // TrainingRun builds the P×K sampler of its training set, which embedding never draws from: a batch of one
+  // class (P = 1) fits every training set, so a config whose training batch does not fit (a small list, a
+  // test split) still embeds.
+  overrides.push_back("DATA.NUM_INSTANCES=2");
+  overrides.push_back("DATA.TRAIN_BATCHSIZE=2");
   if (!a.rt.mode.empty()) overrides.push_back("RUN.MODE=" + a.rt.mode);
   std::vector<std::string> warnings;
   Config c = load_config(a.config, overrides, &warnings);
