@@ -14,24 +14,37 @@ C=data/configs
 METHODS=contrastive,xbm,trm,prism,oracle,knn
 CLOSED_NOISE=(symmetric:0.1,0.2,0.5 small-cluster:0.25,0.5)
 status=0
-sweep() { echo "+ prism sweep $*"; "$P" sweep "$@" --set RUN.MODE=exact || status=1; }
-# two one-cell sweeps side by side, one core each
-pair() {
-  sweep "${@:1:$(($# / 2))}" --set RUN.THREADS=1 &
-  sweep "${@:$(($# / 2 + 1))}" --set RUN.THREADS=1
-  wait
+sweep() { echo "+ prism sweep $*"; "$P" sweep "$@" --set RUN.MODE=exact || { status=1; return 1; }; }
+# prism with the two vMF forms, one single-cell sweep each, side by side on one core each:
+# vmf_forms CONFIG OUT_PREFIX [sweep flags…] -> OUT_PREFIX_vmf, OUT_PREFIX_vmflog
+vmf_forms() {
+  local config=$1 out=$2
+  shift 2
+  sweep --config "$config" --methods prism --seeds 0 "$@" --set NOISE.CLEAN_PROBABILITY=vmf \
+    --set RUN.THREADS=1 --out "${out}_vmf" &
+  local first=$!
+  sweep --config "$config" --methods prism --seeds 0 "$@" --set NOISE.CLEAN_PROBABILITY=vmf_log \
+    --set RUN.THREADS=1 --out "${out}_vmflog"
+  wait $first || status=1
+}
+# the noise grid's four sweeps for SEEDS; the remaining flags (--jobs 2) go to those that train several cells
+grid_sweeps() {
+  local seeds=$1
+  shift
+  sweep --config $C/fashion_mnist_small_cluster50.yaml --methods $METHODS --noise "${CLOSED_NOISE[@]}" --seeds $seeds "$@" --out $OUT/closed
+  sweep --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise "${CLOSED_NOISE[@]}" --seeds $seeds --set NOISE.CLEAN_PROBABILITY=vmf_log "$@" --out $OUT/closed_vmflog
+  sweep --config $C/fashion_mnist_open_sym50.yaml --methods $METHODS --noise symmetric:0.5 --seeds $seeds "$@" --out $OUT/open
+  sweep --config $C/fashion_mnist_open_sym50.yaml --methods prism --noise symmetric:0.5 --seeds $seeds --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/open_vmflog
 }
 for stage in $STAGES; do
   case $stage in
   table)  # beyond-PRISM table (issue 13): seed 0, default config and small-cluster 50%
     sweep --config $C/fashion_mnist_sym50.yaml --methods $METHODS --seeds 0 --jobs 2 --out $OUT/sym50
-    pair --config $C/fashion_mnist_sym50.yaml --methods prism --seeds 0 --set NOISE.CLEAN_PROBABILITY=vmf --out $OUT/sym50_vmf \
-         --config $C/fashion_mnist_sym50.yaml --methods prism --seeds 0 --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/sym50_vmflog
+    vmf_forms $C/fashion_mnist_sym50.yaml $OUT/sym50
     sweep --config $C/fashion_mnist_sym50.yaml --methods xbm,prism --seeds 0 --set LOSSES.NAME=multi_similarity --jobs 2 --out $OUT/sym50_ms
     sweep --config $C/fashion_mnist_sym50.yaml --methods xbm,prism --seeds 0 --set LOSSES.NAME=softtriple --jobs 2 --out $OUT/sym50_st
     sweep --config $C/fashion_mnist_small_cluster50.yaml --methods $METHODS --noise small-cluster:0.5 --seeds 0 --jobs 2 --out $OUT/closed
-    pair --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise small-cluster:0.5 --seeds 0 --set NOISE.CLEAN_PROBABILITY=vmf --out $OUT/closed_vmf \
-         --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise small-cluster:0.5 --seeds 0 --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/closed_vmflog
+    vmf_forms $C/fashion_mnist_small_cluster50.yaml $OUT/closed --noise small-cluster:0.5
     sweep --config $C/fashion_mnist_small_cluster50.yaml --methods xbm,prism --noise small-cluster:0.5 --seeds 0 --set LOSSES.NAME=multi_similarity --jobs 2 --out $OUT/closed_ms
     sweep --config $C/fashion_mnist_small_cluster50.yaml --methods xbm,prism --noise small-cluster:0.5 --seeds 0 --set LOSSES.NAME=softtriple --jobs 2 --out $OUT/closed_st
     ;;
@@ -39,18 +52,10 @@ for stage in $STAGES; do
     sweep --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise symmetric:0.2 small-cluster:0.25 --seeds 0 --jobs 2 --out $OUT/closed
     ;;
   grid)  # the noise grid (issue 10), seed by seed so that whole seeds finish first
-    for s in ${SEEDS//,/ }; do
-      sweep --config $C/fashion_mnist_small_cluster50.yaml --methods $METHODS --noise "${CLOSED_NOISE[@]}" --seeds $s --jobs 2 --out $OUT/closed
-      sweep --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise "${CLOSED_NOISE[@]}" --seeds $s --set NOISE.CLEAN_PROBABILITY=vmf_log --jobs 2 --out $OUT/closed_vmflog
-      sweep --config $C/fashion_mnist_open_sym50.yaml --methods $METHODS --noise symmetric:0.5 --seeds $s --jobs 2 --out $OUT/open
-      sweep --config $C/fashion_mnist_open_sym50.yaml --methods prism --noise symmetric:0.5 --seeds $s --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/open_vmflog
-    done
+    for s in ${SEEDS//,/ }; do grid_sweeps $s --jobs 2; done
     ;;
   final)  # every seed at once: nothing left to train, so these only write the complete results and pages
-    sweep --config $C/fashion_mnist_small_cluster50.yaml --methods $METHODS --noise "${CLOSED_NOISE[@]}" --seeds $SEEDS --out $OUT/closed
-    sweep --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise "${CLOSED_NOISE[@]}" --seeds $SEEDS --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/closed_vmflog
-    sweep --config $C/fashion_mnist_open_sym50.yaml --methods $METHODS --noise symmetric:0.5 --seeds $SEEDS --out $OUT/open
-    sweep --config $C/fashion_mnist_open_sym50.yaml --methods prism --noise symmetric:0.5 --seeds $SEEDS --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/open_vmflog
+    grid_sweeps $SEEDS
     ;;
   *) echo "fashion_mnist_grid.sh: unknown stage '$stage' (table, audit, grid, final)" >&2; exit 2 ;;
   esac
