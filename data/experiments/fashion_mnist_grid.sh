@@ -4,6 +4,8 @@
 # (seed 0, default config and small-cluster 50%). Exact mode, so a cell is bit-identical whichever build, thread
 # count or session computes it; rerunning skips finished cells and resumes interrupted ones.
 #   PRISM_BIN (build/prism)  GRID_OUT (runs/grid)  GRID_SEEDS (0,1,2)  GRID_STAGES ("table audit grid final")
+#   GRID_METHODS (the six below): the methods of the grid stage's closed and open sweeps, e.g. the paper's five
+#   first; GRID_VMF (1): 0 leaves out the grid stage's vmf_log sweeps. Either way a later full run adds the rest.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 P=${PRISM_BIN:-build/prism}
@@ -13,6 +15,8 @@ STAGES=${GRID_STAGES:-table audit grid final}
 C=data/configs
 METHODS=contrastive,xbm,trm,prism,oracle,knn
 CLOSED_NOISE=(symmetric:0.1,0.2,0.5 small-cluster:0.25,0.5)
+GRID_METHODS=${GRID_METHODS:-$METHODS}
+GRID_VMF=${GRID_VMF:-1}
 status=0
 sweep() { echo "+ prism sweep $*"; "$P" sweep "$@" --set RUN.MODE=exact || { status=1; return 1; }; }
 # prism with the two vMF forms, one single-cell sweep each, side by side on one core each:
@@ -31,10 +35,10 @@ vmf_forms() {
 grid_sweeps() {
   local seeds=$1
   shift
-  sweep --config $C/fashion_mnist_small_cluster50.yaml --methods $METHODS --noise "${CLOSED_NOISE[@]}" --seeds $seeds "$@" --out $OUT/closed
-  sweep --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise "${CLOSED_NOISE[@]}" --seeds $seeds --set NOISE.CLEAN_PROBABILITY=vmf_log "$@" --out $OUT/closed_vmflog
-  sweep --config $C/fashion_mnist_open_sym50.yaml --methods $METHODS --noise symmetric:0.5 --seeds $seeds "$@" --out $OUT/open
-  sweep --config $C/fashion_mnist_open_sym50.yaml --methods prism --noise symmetric:0.5 --seeds $seeds --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/open_vmflog
+  sweep --config $C/fashion_mnist_small_cluster50.yaml --methods $GRID_METHODS --noise "${CLOSED_NOISE[@]}" --seeds $seeds "$@" --out $OUT/closed
+  [ "$GRID_VMF" = 0 ] || sweep --config $C/fashion_mnist_small_cluster50.yaml --methods prism --noise "${CLOSED_NOISE[@]}" --seeds $seeds --set NOISE.CLEAN_PROBABILITY=vmf_log "$@" --out $OUT/closed_vmflog
+  sweep --config $C/fashion_mnist_open_sym50.yaml --methods $GRID_METHODS --noise symmetric:0.5 --seeds $seeds "$@" --out $OUT/open
+  [ "$GRID_VMF" = 0 ] || sweep --config $C/fashion_mnist_open_sym50.yaml --methods prism --noise symmetric:0.5 --seeds $seeds --set NOISE.CLEAN_PROBABILITY=vmf_log --out $OUT/open_vmflog
 }
 for stage in $STAGES; do
   case $stage in
