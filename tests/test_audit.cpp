@@ -242,6 +242,31 @@ TEST_CASE("audit: the vote gives the given label's share and the best class and 
   CHECK_THROWS_WITH(scores_from_votes(labels, 2, {0, 1}, 3), Catch::Contains("neighbours for 4 samples"));
 }
 
+TEST_CASE("audit: a label is flagged when its support is below flag_ratio x its class's mean support",
+          "[audit]") {
+  // 6 samples, labels 0 0 0 1 1 1. Class 0's supports 0.9 0.9 0.3 (mean 0.7, half 0.35): sample 2 flagged
+  // although no single other class beats its label; class 1's 0.2 0.2 0.2 (mean 0.2): none flagged although
+  // samples 3 and 4 have a better-supported other class (a confusable class judged by its own standard).
+  LabelScores s(6);
+  const std::vector<int32_t> labels = {0, 0, 0, 1, 1, 1};
+  s.support = {0.9f, 0.9f, 0.3f, 0.2f, 0.2f, 0.2f};
+  s.score = s.support;
+  s.best_other = {1, 1, 2, 0, 2, -1};
+  s.suggested = {0, 0, 0, 0, 2, 1};  // the raw vote's, replaced by the rule's
+  flag_weak_labels(s, labels, 3, 0.5);
+  CHECK(s.flagged == std::vector<uint8_t>{0, 0, 1, 0, 0, 0});
+  CHECK(s.suggested == std::vector<int32_t>{0, 0, 2, 1, 1, 1});
+  // ratio 1.5: thresholds 1.05 and 0.3 put every support below its class's, but sample 5 has no other class
+  // to suggest and stays unflagged.
+  flag_weak_labels(s, labels, 3, 1.5);
+  CHECK(s.flagged == std::vector<uint8_t>{1, 1, 1, 1, 1, 0});
+  CHECK(s.suggested == std::vector<int32_t>{1, 1, 2, 0, 2, 1});
+  flag_weak_labels(s, labels, 3, 0.0);  // ratio 0 flags nothing
+  CHECK(s.flagged == std::vector<uint8_t>(6, 0));
+  CHECK_THROWS_WITH(flag_weak_labels(s, labels, 3, -1), Catch::Contains("--flag-ratio"));
+  CHECK_THROWS_WITH(flag_weak_labels(s, {0, 1}, 3, 0.5), Catch::Contains("differ in size"));
+}
+
 TEST_CASE("audit: nearest neighbours exclude the sample itself and come best first with ties by index",
           "[audit]") {
   const int64_t n = 40, d = 6, k = 5;

@@ -111,6 +111,9 @@ void register_audit(CLI::App& app) {
   cmd->add_option("--temperature", a.audit.scoring.temperature,
                   "Softmax temperature of the weighted knn scorers and center (default 0.1)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--flag-ratio", a.audit.scoring.flag_ratio,
+                  "Flag a label whose support is below this share of its class's mean support (default 0.5)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--show", a.audit.show, "Suspects on the page (default 60)")->check(CLI::NonNegativeNumber);
   cmd->add_flag("--json", a.json, "Print audit.json's object on stdout");
   cmd->add_flag("--quiet", a.quiet, "No training progress display");

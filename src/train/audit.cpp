@@ -94,14 +94,18 @@ void neighbours_with_similarities(const Tensor& emb, int64_t k, std::vector<int6
   }
 }
 
-// Scores from per-class shares p[c] of one sample: score = p[given], suggested = argmax (the given label when
-// it ties the best, else the smallest best class).
-void score_from_shares(const std::vector<double>& p, int32_t given, float* score, int32_t* suggested) {
-  int32_t best = given;
-  for (int32_t c = 0; c < static_cast<int32_t>(p.size()); ++c)
+// Sample i's raw vote from its per-class shares p[c]: score = support = p[given], suggested = argmax (the
+// given label when it ties the best, else the smallest best class), best_other = the argmax over the others.
+void score_from_shares(const std::vector<double>& p, int32_t given, int64_t i, LabelScores& out) {
+  int32_t best = given, other = -1;
+  for (int32_t c = 0; c < static_cast<int32_t>(p.size()); ++c) {
     if (p[c] > p[best]) best = c;
-  *score = static_cast<float>(std::clamp(p[given], 0.0, 1.0));
-  *suggested = best;
+    if (c != given && p[c] > 0 && (other < 0 || p[c] > p[other])) other = c;
+  }
+  out.score[i] = out.support[i] = static_cast<float>(std::clamp(p[given], 0.0, 1.0));
+  out.suggested[i] = best;
+  out.flagged[i] = best != given;
+  out.best_other[i] = other;
 }
 
 // Weights exp((s − s_nearest) / T) of every neighbour, [N · k]: relative to each row's nearest neighbour, so
@@ -128,21 +132,25 @@ void add_vote(std::vector<std::pair<int32_t, double>>& votes, int32_t c, double 
 void finish_from_votes(const std::vector<std::pair<int32_t, double>>& votes, double total, int32_t given,
                        int64_t i, LabelScores& out) {
   if (!(total > 0)) {  // no neighbours: nothing speaks against the label
-    out.score[i] = 1;
+    out.score[i] = out.support[i] = 1;
     out.suggested[i] = given;
     out.flagged[i] = 0;
+    out.best_other[i] = -1;
     return;
   }
-  double own = 0, best = -1;
-  int32_t best_class = given;
+  double own = 0, best = -1, best_other = -1;
+  int32_t best_class = given, other_class = -1;
   for (const auto& [c, w] : votes) {
     if (c == given) own = w;
     if (w > best || (w == best && c < best_class)) best = w, best_class = c;
+    if (c != given && w > 0 && (w > best_other || (w == best_other && c < other_class)))
+      best_other = w, other_class = c;
   }
   if (own >= best) best_class = given;
-  out.score[i] = static_cast<float>(std::clamp(own / total, 0.0, 1.0));
+  out.score[i] = out.support[i] = static_cast<float>(std::clamp(own / total, 0.0, 1.0));
   out.suggested[i] = best_class;
   out.flagged[i] = best_class != given;
+  out.best_other[i] = other_class;
 }
 
 // The k nearest neighbours every kNN scorer votes over (k capped at N − 1), with their weights when the
@@ -169,13 +177,17 @@ Neighbourhood neighbourhood(const Tensor& emb, const std::vector<int32_t>& label
 LabelScores score_knn(const Tensor& emb, const std::vector<int32_t>& labels, int32_t num_classes,
                       const AuditOptions& o) {
   const Neighbourhood nb = neighbourhood(emb, labels, num_classes, o, false);
-  return scores_from_votes(labels, num_classes, nb.idx, nb.k);
+  LabelScores out = scores_from_votes(labels, num_classes, nb.idx, nb.k);
+  flag_weak_labels(out, labels, num_classes, o.flag_ratio);
+  return out;
 }
 
 LabelScores score_knn_weighted(const Tensor& emb, const std::vector<int32_t>& labels, int32_t num_classes,
                                const AuditOptions& o) {
   const Neighbourhood nb = neighbourhood(emb, labels, num_classes, o, true);
-  return scores_from_votes(labels, num_classes, nb.idx, nb.k, nb.w);
+  LabelScores out = scores_from_votes(labels, num_classes, nb.idx, nb.k, nb.w);
+  flag_weak_labels(out, labels, num_classes, o.flag_ratio);
+  return out;
 }
 
 // knn-propagated: one step of label propagation before the vote. Under heavy noise a neighbour's own label
@@ -198,8 +210,8 @@ LabelScores score_knn_propagated(const Tensor& emb, const std::vector<int32_t>& 
       total[j] += w[j * k + m];
     }
   });
-  // The suggestion and the flag stay those of the direct weighted vote (measured: the propagated vote ranks
-  // better but flags more clean samples, docs/audit.md); only the score is the propagated share.
+  // Support, suggestion and flag stay those of the direct weighted vote (measured: the propagated vote ranks
+  // better at 50% symmetric noise but flags more clean samples, docs/audit.md); only the score is propagated.
   LabelScores out = scores_from_votes(labels, num_classes, idx, k, w);
   LabelScores propagated(n);
   tbb::parallel_for(int64_t(0), n, [&](int64_t i) {
@@ -220,6 +232,7 @@ LabelScores score_knn_propagated(const Tensor& emb, const std::vector<int32_t>& 
     finish_from_votes(votes, weight_sum, labels[i], i, propagated);
   });
   out.score = std::move(propagated.score);
+  flag_weak_labels(out, labels, num_classes, o.flag_ratio);
   return out;
 }
 
@@ -252,9 +265,9 @@ LabelScores score_center(const Tensor& emb_in, const std::vector<int32_t>& label
     double z = 0;
     for (double& v : p) z += (v = std::exp(v - top));
     for (double& v : p) v /= z;
-    score_from_shares(p, labels[i], &out.score[i], &out.suggested[i]);
-    out.flagged[i] = out.suggested[i] != labels[i];
+    score_from_shares(p, labels[i], i, out);
   });
+  flag_weak_labels(out, labels, num_classes, o.flag_ratio);
   return out;
 }
 
@@ -265,7 +278,7 @@ constexpr AuditScorerSpec kScorers[] = {
     {"knn-weighted", score_knn_weighted, "as knn, each vote weighted by exp((s - s_nearest) / T)"},
     {"knn-propagated", score_knn_propagated,
      "score as knn-weighted, each neighbour voting with its own neighbours' weighted shares (the sample left "
-     "out) instead of its given label; suggestion and flag of knn-weighted"},
+     "out) instead of its given label; support and flag of knn-weighted"},
     {"center", score_center,
      "softmax over the cosine similarities to the class means of the given labels, temperature T"},
 };
@@ -306,6 +319,26 @@ LabelScores scores_from_votes(const std::vector<int32_t>& labels, int32_t num_cl
     finish_from_votes(votes, total, labels[i], i, out);
   });
   return out;
+}
+
+void flag_weak_labels(LabelScores& s, const std::vector<int32_t>& labels, int32_t num_classes, double ratio) {
+  const size_t n = labels.size();
+  if (s.support.size() != n || s.best_other.size() != n || s.suggested.size() != n || s.flagged.size() != n)
+    throw Error("flag_weak_labels: scores and labels differ in size");
+  if (!(ratio >= 0) || !std::isfinite(ratio)) throw Error("audit: --flag-ratio must be a number >= 0");
+  // Each class's mean support, summed in index order (the same on every thread count).
+  std::vector<double> sum(static_cast<size_t>(num_classes), 0.0),
+      count(static_cast<size_t>(num_classes), 0.0);
+  for (size_t i = 0; i < n; ++i) {
+    if (labels[i] < 0 || labels[i] >= num_classes) throw Error("flag_weak_labels: label outside [0, C)");
+    sum[labels[i]] += s.support[i];
+    count[labels[i]] += 1;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const double mean = sum[labels[i]] / count[labels[i]];
+    s.flagged[i] = s.best_other[i] >= 0 && s.support[i] < ratio * mean;
+    s.suggested[i] = s.flagged[i] ? s.best_other[i] : labels[i];
+  }
 }
 
 // ---- the scorer table --------------------------------------------------------------------------------------

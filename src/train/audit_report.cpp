@@ -163,6 +163,7 @@ json audit_json(const AuditReportInput& in) {
   j["scorer"] = in.scoring.scorer;
   j["k"] = in.scoring.k;
   j["temperature"] = in.scoring.temperature;
+  j["flag_ratio"] = in.scoring.flag_ratio;
   j["samples"] = s.samples;
   j["classes"] = d.num_classes();
   j["flagged"] = s.flagged;
@@ -267,8 +268,9 @@ std::string audit_html(const AuditReportInput& in) {
   if (in.scoring.scorer != "center") o << "k = " << in.scoring.k;
   if (in.scoring.scorer != "knn")
     o << (in.scoring.scorer == "center" ? "" : ", ") << "T = " << in.scoring.temperature;
-  o << "): " << escape_markup(in.scorer_summary)
-    << ". A sample is flagged when another class gets a larger share than its own label.";
+  o << "): " << escape_markup(in.scorer_summary) << ". A sample is flagged when its label's share is below "
+    << in.scoring.flag_ratio
+    << " &times; the mean share of its class; the suggestion is then its best-supported other class.";
   if (in.iteration >= 0) o << " Model of iteration " << in.iteration << ".";
   o << "</p>\n";
   if (flags) {

@@ -20,16 +20,30 @@ struct AuditOptions {
   std::string scorer = "knn-propagated";  // a name of audit_scorers() (the best measured: docs/audit.md)
   int64_t k = 50;                         // neighbours per sample (knn scorers)
   double temperature = 0.1;               // softmax temperature of the weighted vote and of the center scorer
+  double flag_ratio =
+      0.5;  // flagged: the label's support < flag_ratio × its class's mean support (docs/audit.md)
 };
 
+// What a scorer says of every sample. The raw vote (scores_from_votes) suggests the best-supported class and
+// flags where it differs from the given one; the scorers then apply flag_weak_labels, whose flags and
+// suggestions are the audit's.
 struct LabelScores {
   std::vector<float> score;        // [N] in [0, 1]: the given label's share of the vote; low = suspect
-  std::vector<int32_t> suggested;  // [N] the label with the largest share (the given one when it ties)
-  std::vector<uint8_t> flagged;  // [N] 1 where suggested != given: the flag count is estimated, no rate given
+  std::vector<int32_t> suggested;  // [N] the label the audit suggests (the given one unless flagged)
+  std::vector<uint8_t> flagged;    // [N] 1 = judged mislabelled: the flag count is estimated, no rate given
+  std::vector<float> support;  // [N] the given label's share of the direct vote (= score but for propagated)
+  std::vector<int32_t> best_other;  // [N] the best-supported class other than the given one (-1: none voted)
 
   LabelScores() = default;
-  explicit LabelScores(int64_t n) : score(n), suggested(n), flagged(n) {}
+  explicit LabelScores(int64_t n) : score(n), suggested(n), flagged(n), support(n), best_other(n, -1) {}
 };
+
+// The flag rule of every scorer: sample i is flagged when its label's support is below `ratio` times the mean
+// support of the samples that carry the same label (a share relative to what its class typically gets, so no
+// noise rate is needed and confusable classes are judged by their own standard); a flagged sample's
+// suggestion is its best-supported other class, an unflagged one keeps its label. Needs a class to vote for
+// instead: a sample whose neighbours all carry its label is never flagged.
+void flag_weak_labels(LabelScores& s, const std::vector<int32_t>& labels, int32_t num_classes, double ratio);
 
 // The k nearest rows of every row of emb [N, d] by dot product (self excluded), best first, ties by index:
 // [N · k] indices (k is capped at N − 1). One GEMM per block of rows on emb's device, a heap per row on the host.
@@ -50,8 +64,8 @@ struct AuditScorerSpec {
 
 // knn (uniform vote of the k nearest training embeddings), knn-weighted (votes weighted by
 // exp((s − s_nearest) / T)), knn-propagated (the default: the weighted vote of the neighbours' own weighted
-// shares, the sample left out; suggestion and flag of knn-weighted), center (softmax over the similarities to
-// the class means, temperature T).
+// shares, the sample left out; support, suggestion and flag of knn-weighted), center (softmax over the
+// similarities to the class means, temperature T). Each ends with flag_weak_labels(options.flag_ratio).
 std::span<const AuditScorerSpec> audit_scorers();
 const AuditScorerSpec& audit_scorer(const std::string& name);  // throws listing the names
 std::vector<std::string> audit_scorer_names();
