@@ -127,8 +127,10 @@ void add_vote(std::vector<std::pair<int32_t, double>>& votes, int32_t c, double 
     it->second += w;
 }
 
-// Score, suggestion and flag of sample i from its sparse tally: score = own / total, suggested = the best
-// class (the given one when it ties the best, else the smallest best class), flagged = suggested != given.
+// Score, suggestion and flag of sample i from its sparse tally: score = support = own / total, suggested =
+// the best class (the given one when it ties the best, else the smallest best class), flagged = suggested !=
+// given, best_other = the best class but the given one. That is the raw vote; the scorers then apply
+// flag_weak_labels.
 void finish_from_votes(const std::vector<std::pair<int32_t, double>>& votes, double total, int32_t given,
                        int64_t i, LabelScores& out) {
   if (!(total > 0)) {  // no neighbours: nothing speaks against the label
