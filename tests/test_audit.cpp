@@ -652,4 +652,16 @@ TEST_CASE("audit: bad input stops with one line naming the culprit", "[audit][er
   one_line_error(run_prism("audit --run " + dir / "stale"), "3 rows, but the run's training set has 1000");
   CHECK(audit_temporaries(dir / "stale").empty());
   CHECK(!fs::exists(dir / "stale/audit.csv"));
+  // Numeric flags out of range: one short line that names the flag and the bound (CLI11's own range message
+  // would print the largest double in full).
+  for (const auto& [flags, want] : std::vector<std::pair<std::string, std::string>>{
+           {"--temperature -1", "prism: error: --temperature: -1 is not > 0\n"},
+           {"--flag-ratio -0.5", "prism: error: --flag-ratio: -0.5 is not >= 0\n"},
+           {"--flag-ratio abc", "prism: error: --flag-ratio: abc is not a number\n"}}) {
+    const auto r = run_prism("audit --run " + dir / "stale " + flags);
+    INFO(flags << ": " << r.out);
+    CHECK(r.code > 0);
+    CHECK(r.code < 128);
+    CHECK(r.out == want);
+  }
 }

@@ -97,7 +97,7 @@ void register_audit(CLI::App& app) {
   cmd->add_option("--method", a.method, dml::method_names_text(" | ") + " (overrides NOISE.METHOD)")
       ->check(CLI::IsMember(dml::method_names()));
   cmd->add_option("--seed", a.seed, "Seed of every random stream (overrides SEED)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(nonnegative_number());
   cmd->add_option("--out", a.out, "Run directory to train into; the audit files are written there too");
   cmd->add_option("--run", a.run, "Audit this finished run directory instead of training");
   add_runtime_options(cmd, a.runtime);
@@ -107,14 +107,14 @@ void register_audit(CLI::App& app) {
                   "Label scorer: " + scorers + " (default " + AuditOptions{}.scorer + ")")
       ->check(CLI::IsMember(audit_scorer_names()));
   cmd->add_option("--k", a.audit.scoring.k, "Neighbours per sample (knn scorers, default 50)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--temperature", a.audit.scoring.temperature,
                   "Softmax temperature of the weighted knn scorers and center (default 0.1)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--flag-ratio", a.audit.scoring.flag_ratio,
                   "Flag a label whose support is below this share of its class's mean support (default 0.5)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_option("--show", a.audit.show, "Suspects on the page (default 60)")->check(CLI::NonNegativeNumber);
+      ->check(nonnegative_number());
+  cmd->add_option("--show", a.audit.show, "Suspects on the page (default 60)")->check(nonnegative_number());
   cmd->add_flag("--json", a.json, "Print audit.json's object on stdout");
   cmd->add_flag("--quiet", a.quiet, "No training progress display");
   cmd->add_flag("--force", a.force, "Train afresh where --out already holds a run");

@@ -221,11 +221,11 @@ void register_bench_train(CLI::App* bench) {
   cmd->add_option("--method", a.method, "Training method of the step (xbm: what the PyTorch twin runs)")
       ->check(CLI::IsMember(dml::method_names()))
       ->capture_default_str();
-  cmd->add_option("--batch", a.batch, "Batch size (P x K, K = --instances)")->check(CLI::PositiveNumber);
-  cmd->add_option("--instances", a.instances, "Instances per class in the batch")->check(CLI::PositiveNumber);
-  cmd->add_option("--steps", a.steps, "Timed steps per mode (median reported)")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", a.batch, "Batch size (P x K, K = --instances)")->check(positive_number());
+  cmd->add_option("--instances", a.instances, "Instances per class in the batch")->check(positive_number());
+  cmd->add_option("--steps", a.steps, "Timed steps per mode (median reported)")->check(positive_number());
   cmd->add_option("--memory", a.memory, "Memory bank rows (the memory loss runs against them)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--torch-script", a.torch_script, "The PyTorch twin (tests/reference/bench_torch.py)");
   cmd->add_flag("--no-torch", a.no_torch, "Skip the PyTorch comparison");
   cmd->add_flag("--json", a.json, "Print one JSON object on stdout");

@@ -278,13 +278,13 @@ void register_check(CLI::App& app) {
                    "Training method (overrides NOISE.METHOD): " + dml::method_names_text(" | "))
       ->check(CLI::IsMember(dml::method_names()));
   check->add_option("--seed", o.seed, "Seed of every random stream (overrides SEED)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(nonnegative_number());
   check->add_option("--steps", o.steps, "Training steps to run and compare")->capture_default_str();
   check
       ->add_option("--memory-start", o.memory_start,
                    "Iteration where the memory starts (default: the config's XBM.START_ITERATION, at most a "
                    "third of --steps)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(nonnegative_number());
   check
       ->add_option(
           "--target", o.target,

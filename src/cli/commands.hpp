@@ -1,8 +1,33 @@
 // Registration of the prism subcommands; each lives in its own file under src/cli/.
 #pragma once
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <string>
 
 namespace prism::cli {
+
+// Numeric flags that must be >= 0 (or > 0). CLI11's NonNegativeNumber / PositiveNumber would print their range
+// up to the largest double in full; these name the bound, so a bad value gets a short line:
+// "prism: error: --temperature: -1 is not > 0".
+inline CLI::Validator zero_bounded_number(bool zero_allowed) {
+  return CLI::Validator(
+      [zero_allowed](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || std::isnan(v))
+          return text + " is not a number";
+        if (zero_allowed ? v >= 0 : v > 0) return "";
+        return text + (zero_allowed ? " is not >= 0" : " is not > 0");
+      },
+      zero_allowed ? "NONNEGATIVE" : "POSITIVE");
+}
+inline CLI::Validator nonnegative_number() {
+  return zero_bounded_number(true);
+}
+inline CLI::Validator positive_number() {
+  return zero_bounded_number(false);
+}
 void register_bench(CLI::App& app);
 void register_bench_dml(CLI::App* bench);    // bench_dml.cpp: `prism bench dml`
 void register_bench_train(CLI::App* bench);  // bench_train.cpp: `prism bench train`

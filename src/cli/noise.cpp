@@ -179,10 +179,10 @@ void register_noise(CLI::App& app) {
          "--rate", args.rate,
          "Noise rate R: share of samples flipped (symmetric) or of classes broken up (small-cluster)")
       ->required();
-  // NonNegativeNumber: CLI11 reads "-1" into a uint64_t as 2^64 - 1.
+  // nonnegative_number(): CLI11 would read "-1" into a uint64_t as 2^64 - 1.
   cmd->add_option("--seed", args.seed, "Seed of the Philox noise stream (same seed, same files)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(nonnegative_number());
   cmd->add_option("--out", args.out, "Noisy output: a .csv list (with --list) or a .npy of int64 labels")
       ->required();
   cmd->add_option("--cleaned", args.cleaned,
@@ -197,7 +197,7 @@ void register_noise(CLI::App& app) {
   cmd->add_option("--root", args.root, "Image root of relative list paths (pixel features)");
   cmd->add_option("--cluster-size", args.cluster_size, "small-cluster: average images per cluster")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_flag("--json", args.json, "Print one JSON object on stdout");
   cmd->callback([] { run_noise(args); });
 }

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "cli/commands.hpp"
 #include "prism/core/runtime.hpp"
 
 namespace prism::cli {
@@ -31,7 +32,7 @@ inline void add_runtime_options(CLI::App* cmd, RuntimeOptions& o, bool with_mode
                     "Numeric mode: exact (bit-reproducible) or fast (default: $PRISM_MODE or exact)")
         ->check(mode_choices());
   cmd->add_option("--threads", o.threads, "Host threads, 0 = all (default: $PRISM_THREADS or all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(nonnegative_number());
 }
 
 // Sets the mode and thread count; returns the device to compute on (checked to be available).

@@ -223,7 +223,7 @@ void register_select(CLI::App& app) {
   cmd->add_option("--labels", args.labels, "Batch labels, int32/int64 .npy [n]")->required();
   cmd->add_option("--num-classes", args.num_classes, "Number of classes C (labels lie in [0, C))")
       ->required()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number());
   cmd->add_option("--noise-rate", args.noise_rate,
                   "Noise rate R in [0, 1]: r = floor(R·n) candidates (prism, trm; not used by knn)");
   cmd->add_option(

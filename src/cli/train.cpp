@@ -38,9 +38,9 @@ void add_common(CLI::App* cmd, TrainArgs& a) {
       ->check(device_choices());
   cmd->add_option("--mode", a.runtime.mode, "exact or fast (overrides RUN.MODE)")->check(mode_choices());
   cmd->add_option("--threads", a.runtime.threads, "Host threads, 0 = all (overrides RUN.THREADS)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(nonnegative_number());
   cmd->add_option("--seed", a.seed, "Seed of every random stream (overrides SEED)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(nonnegative_number());
   cmd->add_flag("--quiet", a.quiet, "No progress display");
   cmd->add_flag("--force", a.force,
                 "Start afresh where --out already holds a run (its outputs are replaced)");
@@ -94,7 +94,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--resume", a.resume, "Continue the run in this directory from its checkpoint");
   cmd->add_option("--stop-after", a.stop_after,
                   "End after this many iterations with the checkpoint written (resume finishes the schedule)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(nonnegative_number());
   cmd->add_flag("--json", a.json, "Print summary.json's object on stdout");
   cmd->callback([] {
     TrainOptions opt;
