@@ -225,6 +225,26 @@ TEST_CASE("sweep: a tiny grid, its results, reruns, resumes, refusals and the re
     }
   }
 
+  // ---- figures/: the page's charts against the noise rate as standalone SVG files, the same drawings
+  {
+    const std::string html = prism::read_file(dir + "/report.html");
+    int figures = 0;
+    for (const auto& e : fs::directory_iterator(dir + "/figures")) {
+      const std::string name = e.path().filename().string();
+      INFO("figure " << name);
+      CHECK((name.rfind("precision_at_1-", 0) == 0 || name.rfind("map_at_r-", 0) == 0));
+      CHECK(e.path().extension() == ".svg");
+      const std::string svg = prism::read_file(e.path().string());
+      REQUIRE(
+          svg.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\"",
+                    0) == 0);
+      const std::string drawing = svg.substr(svg.find("<svg"));
+      CHECK(html.find(drawing.substr(0, drawing.size() - 1)) != std::string::npos);  // less the final newline
+      ++figures;
+    }
+    CHECK(figures == 4);  // 2 noise types × (P@1, MAP@R)
+  }
+
   // ---- a rerun skips every cell: no training, the summaries untouched
   {
     const auto again = run_prism(args);

@@ -325,6 +325,48 @@ PlotSeries mean_curve(const std::vector<LoadedRun>& runs, const std::string& met
   return s;
 }
 
+// The charts of retrieval against the noise rate, one per metric (P@1, MAP@R) × noise type × split, with error
+// bars over seeds; a `none` setting is every type's rate 0. (file stem, SVG): the page shows them and
+// write_experiment_report also writes them as figures/STEM.svg.
+std::vector<std::pair<std::string, std::string>> noise_rate_charts(const std::vector<LoadedRun>& runs) {
+  const auto methods = methods_in_order(runs);
+  const auto settings = settings_in_order(runs);
+  std::vector<std::pair<std::string, std::string>> charts;
+  std::set<std::pair<std::string, std::string>> groups;  // (split, noise type)
+  for (const auto& st : settings)
+    if (st.noise_type != "none") groups.insert({st.split, st.noise_type});
+  if (groups.empty())
+    for (const auto& st : settings) groups.insert({st.split, st.noise_type});
+  for (const auto& [split, type] : groups)
+    for (const auto& m : {kTableMetrics[0], kTableMetrics[1]}) {
+      std::vector<PlotSeries> series;
+      double top_rate = 0;
+      for (const auto& st : settings) top_rate = std::max(top_rate, 100 * st.rate);
+      for (size_t k = 0; k < methods.size(); ++k) {
+        const std::string& me = methods[k];
+        PlotSeries s;
+        s.name = me;
+        // Methods are shifted a little apart so that their error bars at one rate do not cover each other.
+        const double dodge = (static_cast<double>(k) - 0.5 * static_cast<double>(methods.size() - 1)) *
+                             0.008 * std::max(top_rate, 10.0);
+        for (const auto& st : settings) {
+          if (st.split != split || (st.noise_type != type && st.noise_type != "none")) continue;
+          const Stat v = cell_stat(runs, me, st, m.key);
+          if (v.n == 0) continue;
+          s.x.push_back(100 * st.rate + dodge);
+          s.y.push_back(100 * v.mean);
+          s.err.push_back(100 * v.sd);
+        }
+        series.push_back(std::move(s));
+      }
+      const std::string metric = m.key == std::string("map_at_r") ? "MAP@R" : "P@1";
+      charts.push_back({std::string(m.key) + "-" + type + "-" + split,
+                        line_plot_svg(metric + " — " + type + " noise, " + split + " split", "noise rate (%)",
+                                      metric + " (%)", series, 0.0)});
+    }
+  return charts;
+}
+
 std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_dir,
                     const ExperimentReportOptions& options) {
   const auto methods = methods_in_order(runs);
@@ -363,44 +405,10 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
   o << "<h2>Results</h2>\n";
   for (const auto& m : kTableMetrics) o << "<h3>" << m.title << "</h3>\n" << metric_table(runs, m, false);
 
-  // Metrics against the noise rate: one chart per noise type × split; a `none` setting is every type's rate 0.
-  std::set<std::pair<std::string, std::string>> groups;  // (split, noise type)
-  for (const auto& st : settings)
-    if (st.noise_type != "none") groups.insert({st.split, st.noise_type});
-  if (groups.empty())
-    for (const auto& st : settings) groups.insert({st.split, st.noise_type});
   o << "<h2>Retrieval against the noise rate</h2>\n<p class=\"note\">Error bars: ± one standard deviation "
-       "over "
-       "seeds. The clean setting (noise none) is drawn at rate 0 of every noise type.</p>\n<div "
+       "over seeds. The clean setting (noise none) is drawn at rate 0 of every noise type.</p>\n<div "
        "class=\"charts\">\n";
-  for (const auto& [split, type] : groups)
-    for (const auto& m : {kTableMetrics[0], kTableMetrics[1]}) {
-      std::vector<PlotSeries> series;
-      double top_rate = 0;
-      for (const auto& st : settings) top_rate = std::max(top_rate, 100 * st.rate);
-      for (size_t k = 0; k < methods.size(); ++k) {
-        const std::string& me = methods[k];
-        PlotSeries s;
-        s.name = me;
-        // Methods are shifted a little apart so that their error bars at one rate do not cover each other.
-        const double dodge = (static_cast<double>(k) - 0.5 * static_cast<double>(methods.size() - 1)) *
-                             0.008 * std::max(top_rate, 10.0);
-        for (const auto& st : settings) {
-          if (st.split != split || (st.noise_type != type && st.noise_type != "none")) continue;
-          const Stat v = cell_stat(runs, me, st, m.key);
-          if (v.n == 0) continue;
-          s.x.push_back(100 * st.rate + dodge);
-          s.y.push_back(100 * v.mean);
-          s.err.push_back(100 * v.sd);
-        }
-        series.push_back(std::move(s));
-      }
-      o << line_plot_svg(std::string(m.key == std::string("map_at_r") ? "MAP@R" : "P@1") + " — " + type +
-                             " noise, " + split + " split",
-                         "noise rate (%)",
-                         std::string(m.key == std::string("map_at_r") ? "MAP@R" : "P@1") + " (%)", series,
-                         0.0);
-    }
+  for (const auto& chart : noise_rate_charts(runs)) o << chart.second;
   o << "</div>\n";
 
   o << "<h2>Training curves</h2>\n<p class=\"note\">Per setting, every method overlaid (mean over seeds): "
@@ -524,6 +532,10 @@ void write_experiment_report(const std::string& dir, const std::vector<Experimen
   write_file_atomic(dir + "/results.json", json(result_rows(loaded, dir)).dump(2) + "\n");
   write_file_atomic(dir + "/table.md", table_md_of(loaded, options));
   write_file_atomic(dir + "/report.html", html_of(loaded, dir, options));
+  make_directories(dir + "/figures");
+  for (const auto& [stem, svg] : noise_rate_charts(loaded))
+    write_file_atomic(dir + "/figures/" + stem + ".svg",
+                      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + svg + "\n");
 }
 
 }  // namespace prism
