@@ -367,8 +367,10 @@ std::vector<std::pair<std::string, std::string>> noise_rate_charts(const std::ve
   return charts;
 }
 
+// The page; `charts` = noise_rate_charts(runs), drawn once by the caller that also writes them as files.
 std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_dir,
-                    const ExperimentReportOptions& options) {
+                    const ExperimentReportOptions& options,
+                    const std::vector<std::pair<std::string, std::string>>& charts) {
   const auto methods = methods_in_order(runs);
   const auto settings = settings_in_order(runs);
   std::ostringstream o;
@@ -408,7 +410,7 @@ std::string html_of(const std::vector<LoadedRun>& runs, const std::string& base_
   o << "<h2>Retrieval against the noise rate</h2>\n<p class=\"note\">Error bars: ± one standard deviation "
        "over seeds. The clean setting (noise none) is drawn at rate 0 of every noise type.</p>\n<div "
        "class=\"charts\">\n";
-  for (const auto& chart : noise_rate_charts(runs)) o << chart.second;
+  for (const auto& chart : charts) o << chart.second;
   o << "</div>\n";
 
   o << "<h2>Training curves</h2>\n<p class=\"note\">Per setting, every method overlaid (mean over seeds): "
@@ -521,7 +523,8 @@ std::string experiment_table_md(const std::vector<ExperimentRun>& runs,
 
 std::string experiment_report_html(const std::vector<ExperimentRun>& runs, const std::string& base_dir,
                                    const ExperimentReportOptions& options) {
-  return html_of(load_runs(runs), base_dir, options);
+  const auto loaded = load_runs(runs);
+  return html_of(loaded, base_dir, options, noise_rate_charts(loaded));
 }
 
 void write_experiment_report(const std::string& dir, const std::vector<ExperimentRun>& runs,
@@ -531,9 +534,10 @@ void write_experiment_report(const std::string& dir, const std::vector<Experimen
   write_file_atomic(dir + "/results.csv", csv_of(loaded, dir));
   write_file_atomic(dir + "/results.json", json(result_rows(loaded, dir)).dump(2) + "\n");
   write_file_atomic(dir + "/table.md", table_md_of(loaded, options));
-  write_file_atomic(dir + "/report.html", html_of(loaded, dir, options));
+  const auto charts = noise_rate_charts(loaded);
+  write_file_atomic(dir + "/report.html", html_of(loaded, dir, options, charts));
   make_directories(dir + "/figures");
-  for (const auto& [stem, svg] : noise_rate_charts(loaded))
+  for (const auto& [stem, svg] : charts)
     write_file_atomic(dir + "/figures/" + stem + ".svg",
                       "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + svg + "\n");
 }
