@@ -213,6 +213,65 @@ void add_conv_cases(std::vector<Case>& cs) {
                   [s](Backend& be, const Ptrs& p) { be.col2im(p.f(1), p.f(0), s); },
                   kTolSum});
   }
+  // The whole conv (Backend::conv2d_forward / conv2d_backward): every backend against the composition that
+  // defines it. Shapes: output planes that do not fill the micro-tile's columns (P = 49, 25, 9: tiles straddle
+  // images), C·KH·KW > 256 (the forward's chain carries over k panels), N·P > 256 (several chunks of the
+  // weight gradient), Co > 256 (the input gradient's sum over Co in two chunks), Co·CKK narrow (the swapped
+  // weight-gradient orientation), stride 2 and padding 0 / 2.
+  struct F {
+    Conv2dShape s;
+    int64_t co;
+  };
+  for (const F& v : {F{{2, 3, 7, 7, 3, 3, 1, 1}, 5}, F{{3, 1, 12, 12, 3, 3, 1, 1}, 8},
+                     F{{2, 32, 7, 7, 3, 3, 1, 1}, 16}, F{{4, 4, 9, 9, 3, 3, 2, 1}, 12},
+                     F{{2, 2, 6, 7, 3, 3, 2, 0}, 3}, F{{1, 2, 11, 10, 5, 3, 2, 2}, 7},
+                     F{{2, 3, 5, 5, 3, 3, 1, 1}, 300}, F{{3, 4, 5, 5, 1, 1, 1, 0}, 2},
+                     F{{1, 1, 1, 1, 1, 1, 1, 0}, 1}}) {
+    const Conv2dShape s = v.s;
+    const int64_t co = v.co, P = s.oh() * s.ow(), ckk = s.c * s.kh * s.kw, nin = s.n * s.c * s.h * s.w;
+    const std::string params = conv_params(s) + " co " + std::to_string(co);
+    cs.push_back({Op::conv2d_forward,
+                  params,
+                  {fin("in", nin), fin("w", co * ckk), fout("out", s.n * co * P)},
+                  nullptr,
+                  [s, co](Backend& be, const Ptrs& p) { be.conv2d_forward(p.f(2), p.f(0), p.f(1), s, co); },
+                  kTolSum});
+    for (int want = 1; want <= 3; ++want)  // dx, dw, both
+      cs.push_back({Op::conv2d_backward,
+                    params + (want == 1 ? " dx only" : want == 2 ? " dw only" : ""),
+                    {fin("dout", s.n * co * P), fin("in", nin), fin("w", co * ckk), fout("dx", nin),
+                     fout("dw", co * ckk)},
+                    nullptr,
+                    [s, co, want](Backend& be, const Ptrs& p) {
+                      if (!(want & 1)) be.fill_f32(p.f(3), 0.0f, s.n * s.c * s.h * s.w);
+                      if (!(want & 2)) be.fill_f32(p.f(4), 0.0f, co * s.c * s.kh * s.kw);
+                      be.conv2d_backward(want & 1 ? p.f(3) : nullptr, want & 2 ? p.f(4) : nullptr, p.f(0),
+                                         p.f(1), p.f(2), s, co);
+                    },
+                    kTolSum});
+  }
+  // The fmnist-cnn layers at batch 64 (GPU only: too slow for the reference loops).
+  for (const F& v : {F{{64, 1, 28, 28, 3, 3, 1, 1}, 32}, F{{64, 32, 14, 14, 3, 3, 1, 1}, 64},
+                     F{{64, 64, 7, 7, 3, 3, 1, 1}, 128}}) {
+    const Conv2dShape s = v.s;
+    const int64_t co = v.co, P = s.oh() * s.ow(), ckk = s.c * s.kh * s.kw, nin = s.n * s.c * s.h * s.w;
+    const std::string params = conv_params(s) + " co " + std::to_string(co) + " (fmnist-cnn)";
+    cs.push_back(large({Op::conv2d_forward,
+                        params,
+                        {fin("in", nin), fin("w", co * ckk), fout("out", s.n * co * P)},
+                        nullptr,
+                        [s, co](Backend& be, const Ptrs& p) { be.conv2d_forward(p.f(2), p.f(0), p.f(1), s, co); },
+                        kTolSum}));
+    cs.push_back(large({Op::conv2d_backward,
+                        params,
+                        {fin("dout", s.n * co * P), fin("in", nin), fin("w", co * ckk), fout("dx", nin),
+                         fout("dw", co * ckk)},
+                        nullptr,
+                        [s, co](Backend& be, const Ptrs& p) {
+                          be.conv2d_backward(p.f(3), p.f(4), p.f(0), p.f(1), p.f(2), s, co);
+                        },
+                        kTolSum}));
+  }
   const Conv2dShape big{64, 32, 14, 14, 3, 3, 1, 1};
   const int64_t rows = big.n * big.oh() * big.ow(), ckk = big.c * 9, nin = big.n * big.c * big.h * big.w;
   cs.push_back(large({Op::col2im,

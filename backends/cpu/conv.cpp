@@ -1,10 +1,11 @@
-// CPU im2col / col2im: the element definitions of kernels/conv.hpp walked with the index arithmetic hoisted
-// (per output row for im2col; per image, row-streaming for col2im). im2col only moves data; col2im adds each
-// pixel's terms in the same (oh, ow)-ascending order as kern::col2im_one, so both are bit-identical to the
-// reference bodies (tests/test_parity.cpp). Exact and fast modes share them.
+// CPU conv kernels (fast path): im2col / col2im, the element definitions of kernels/conv.hpp with the index
+// arithmetic hoisted (bit-identical to the reference bodies, tests/test_parity.cpp; exact and fast modes
+// share them), and the fused conv2d forward / backward that packs its GEMM operands straight from NCHW.
 #include <algorithm>
+#include <vector>
 
 #include "cpu/cpu_backend.hpp"
+#include "cpu/gemm_blocked.hpp"
 #include "cpu/parallel.hpp"
 #include "prism/kernels/conv.hpp"
 
@@ -41,35 +42,277 @@ void CpuBackend::im2col(float* col, const float* in, const Conv2dShape& s) {
   });
 }
 
-// Per image: zero the gradient, then stream over the image's col rows (oh, ow) in order and add each entry
-// into the pixel it was read from. A pixel's terms arrive in (oh, ow)-ascending order from 0: the order of
-// kern::col2im_one. Reads are contiguous; writes stay inside one image's planes (cache-resident).
-void CpuBackend::col2im(float* din, const float* col, const Conv2dShape& s) {
+namespace {
+
+// One image of col2im: zero the image's gradient, then stream over its col rows (oh, ow) in order and add
+// each entry into the pixel it was read from. A pixel's terms arrive in (oh, ow)-ascending order from 0: the
+// order of kern::col2im_one. Reads are contiguous; writes stay inside one image's planes (cache-resident).
+void col2im_image(float* image, const float* rows, const Conv2dShape& s) {
   const int64_t OH = s.oh(), OW = s.ow(), ckk = s.c * s.kh * s.kw, HW = s.h * s.w;
-  parallel_each(s.n, 1, [&](int64_t n) {
-    float* image = din + n * s.c * HW;
-    std::fill_n(image, s.c * HW, 0.0f);
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const float* row = col + ((n * OH + oh) * OW + ow) * ckk;
-        const int64_t y0 = oh * s.stride - s.pad, x0 = ow * s.stride - s.pad;
-        for (int64_t c = 0; c < s.c; ++c)
-          for (int64_t ky = 0; ky < s.kh; ++ky) {
-            const int64_t y = y0 + ky;
-            if (y < 0 || y >= s.h) continue;
-            float* dst = image + c * HW + y * s.w;
-            const float* src = row + (c * s.kh + ky) * s.kw;
-            if (x0 >= 0 && x0 + s.kw <= s.w) {  // interior: no bounds to check
-              for (int64_t kx = 0; kx < s.kw; ++kx) dst[x0 + kx] += src[kx];
-              continue;
-            }
-            for (int64_t kx = 0; kx < s.kw; ++kx) {
-              const int64_t x = x0 + kx;
-              if (x >= 0 && x < s.w) dst[x] += src[kx];
-            }
+  std::fill_n(image, s.c * HW, 0.0f);
+  for (int64_t oh = 0; oh < OH; ++oh)
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      const float* row = rows + (oh * OW + ow) * ckk;
+      const int64_t y0 = oh * s.stride - s.pad, x0 = ow * s.stride - s.pad;
+      for (int64_t c = 0; c < s.c; ++c)
+        for (int64_t ky = 0; ky < s.kh; ++ky) {
+          const int64_t y = y0 + ky;
+          if (y < 0 || y >= s.h) continue;
+          float* dst = image + c * HW + y * s.w;
+          const float* src = row + (c * s.kh + ky) * s.kw;
+          if (x0 >= 0 && x0 + s.kw <= s.w) {  // interior: no bounds to check
+            for (int64_t kx = 0; kx < s.kw; ++kx) dst[x0 + kx] += src[kx];
+            continue;
           }
+          for (int64_t kx = 0; kx < s.kw; ++kx) {
+            const int64_t x = x0 + kx;
+            if (x >= 0 && x < s.w) dst[x] += src[kx];
+          }
+        }
+    }
+}
+
+}  // namespace
+
+void CpuBackend::col2im(float* din, const float* col, const Conv2dShape& s) {
+  const int64_t per_image = s.oh() * s.ow() * s.c * s.kh * s.kw;
+  parallel_each(s.n, 1, [&](int64_t n) { col2im_image(din + n * s.c * s.h * s.w, col + n * per_image, s); });
+}
+
+// ---- the fused conv2d ---------------------------------------------------------------------------------------
+// The three GEMMs of a conv with their operands packed straight from the NCHW input and gradient for the
+// blocked driver (gemm_blocked.hpp), so neither the im2col matrix nor the row-major copies of out and dout are
+// written. Index names: q = n·P + p, the im2col row (p = oh·OW + ow); kidx = (c·KH + ky)·KW + kx, its column.
+// Every output is the same fma chain, in the same order, as the composition of Backend::conv2d_forward /
+// conv2d_backward (src/core/backend_conv.cpp), so exact mode is bit-identical to it (tests: the kernel case
+// table, tests/test_kernel_cases.cpp).
+
+namespace {
+
+struct ConvGeometry {
+  const Conv2dShape& s;
+  int64_t OW, P, HW, CHW, KHW;
+  explicit ConvGeometry(const Conv2dShape& shape)
+      : s(shape), OW(shape.ow()), P(shape.oh() * shape.ow()), HW(shape.h * shape.w),
+        CHW(shape.c * shape.h * shape.w), KHW(shape.kh * shape.kw) {}
+};
+
+// The im2col matrix X[q, kidx] of `in`, packed with its lanes along q (forward: B(kidx, q)). A strip's lanes
+// fall into runs of consecutive ow within one output row; each run reads one input row per tap.
+struct Im2colByQ {
+  ConvGeometry g;
+  const float* in;
+  void pack(float* dst, int64_t q0, int64_t lanes, int64_t k0, int64_t kc, int64_t L) const {
+    const Conv2dShape& s = g.s;
+    struct Run {
+      int64_t lane, count, n, y0, x0;  // x of lane t: x0 + t·stride + kx
+    };
+    Run runs[kMaxLanes];
+    int64_t nruns = 0;
+    for (int64_t lane = 0; lane < lanes;) {
+      const int64_t q = q0 + lane, n = q / g.P, p = q % g.P, oh = p / g.OW, ow = p % g.OW;
+      const int64_t count = std::min(lanes - lane, g.OW - ow);
+      runs[nruns++] = {lane, count, n, oh * s.stride - s.pad, ow * s.stride - s.pad};
+      lane += count;
+    }
+    int64_t c = k0 / g.KHW, ky = (k0 % g.KHW) / s.kw, kx = k0 % s.kw;
+    for (int64_t k = 0; k < kc; ++k) {
+      float* d = dst + k * L;
+      for (int64_t r = 0; r < nruns; ++r) {
+        const Run& run = runs[r];
+        float* out = d + run.lane;
+        const int64_t y = run.y0 + ky;
+        if (y < 0 || y >= s.h) {
+          std::fill_n(out, run.count, 0.0f);
+          continue;
+        }
+        const float* row = in + run.n * g.CHW + c * g.HW + y * s.w;
+        const int64_t x0 = run.x0 + kx;
+        if (s.stride == 1 && x0 >= 0 && x0 + run.count <= s.w) {  // interior: a row copy
+          std::copy_n(row + x0, run.count, out);
+          continue;
+        }
+        for (int64_t t = 0; t < run.count; ++t) {
+          const int64_t x = x0 + t * s.stride;
+          out[t] = (x < 0 || x >= s.w) ? 0.0f : row[x];
+        }
       }
-  });
+      std::fill(d + lanes, d + L, 0.0f);
+      if (++kx == s.kw) {
+        kx = 0;
+        if (++ky == s.kh) ky = 0, ++c;
+      }
+    }
+  }
+  static constexpr int64_t kMaxLanes = 32;
+};
+
+// The same matrix with its lanes along kidx (weight gradient: B(q, kidx), or Aᵀ when swapped): each depth
+// step is one im2col row segment, a gather through per-lane offsets.
+struct Im2colByK {
+  ConvGeometry g;
+  const float* in;
+  void pack(float* dst, int64_t kidx0, int64_t lanes, int64_t q0, int64_t qc, int64_t L) const {
+    const Conv2dShape& s = g.s;
+    int64_t chan[kMaxLanes], dy[kMaxLanes], dx[kMaxLanes];  // lane l reads in[n, c, y0 + dy, x0 + dx]
+    for (int64_t l = 0; l < lanes; ++l) {
+      const int64_t kidx = kidx0 + l;
+      chan[l] = (kidx / g.KHW) * g.HW;
+      dy[l] = (kidx % g.KHW) / s.kw;
+      dx[l] = kidx % s.kw;
+    }
+    int64_t n = q0 / g.P, p = q0 % g.P, oh = p / g.OW, ow = p % g.OW;
+    for (int64_t t = 0; t < qc; ++t) {
+      float* d = dst + t * L;
+      const int64_t y0 = oh * s.stride - s.pad, x0 = ow * s.stride - s.pad;
+      const float* image = in + n * g.CHW;
+      if (y0 >= 0 && y0 + s.kh <= s.h && x0 >= 0 && x0 + s.kw <= s.w) {  // interior: no bounds to check
+        const float* corner = image + y0 * s.w + x0;
+        for (int64_t l = 0; l < lanes; ++l) d[l] = corner[chan[l] + dy[l] * s.w + dx[l]];
+      } else {
+        for (int64_t l = 0; l < lanes; ++l) {
+          const int64_t y = y0 + dy[l], x = x0 + dx[l];
+          d[l] = (y < 0 || y >= s.h || x < 0 || x >= s.w) ? 0.0f : image[chan[l] + y * s.w + x];
+        }
+      }
+      std::fill(d + lanes, d + L, 0.0f);
+      if (++ow == g.OW) {
+        ow = 0;
+        if (++oh == s.oh()) oh = 0, ++n;
+      }
+    }
+  }
+  static constexpr int64_t kMaxLanes = 32;
+};
+
+// The gradient dout [N, Co, P] as G[co, q], lanes along co (weight gradient: A(co, q), or Bᵀ when swapped).
+struct GradByCo {
+  ConvGeometry g;
+  const float* dout;
+  int64_t co;
+  void pack(float* dst, int64_t co0, int64_t lanes, int64_t q0, int64_t qc, int64_t L) const {
+    for (int64_t l = 0; l < lanes; ++l) {
+      int64_t n = q0 / g.P, p = q0 % g.P;
+      const float* plane = dout + (n * co + co0 + l) * g.P;
+      for (int64_t t = 0; t < qc; ++t) {
+        dst[t * L + l] = plane[p];
+        if (++p == g.P) {  // next image, same channel
+          p = 0;
+          plane += co * g.P;
+        }
+      }
+    }
+    for (int64_t l = lanes; l < L; ++l)
+      for (int64_t t = 0; t < qc; ++t) dst[t * L + l] = 0.0f;
+  }
+};
+
+// w [Co, CKK] row-major as A(co, kidx).
+struct WeightRows {
+  const float* w;
+  int64_t ckk;
+  void pack(float* dst, int64_t co0, int64_t lanes, int64_t k0, int64_t kc, int64_t L) const {
+    for (int64_t l = 0; l < lanes; ++l) {
+      const float* src = w + (co0 + l) * ckk + k0;
+      for (int64_t k = 0; k < kc; ++k) dst[k * L + l] = src[k];
+    }
+    for (int64_t l = lanes; l < L; ++l)
+      for (int64_t k = 0; k < kc; ++k) dst[k * L + l] = 0.0f;
+  }
+};
+
+template <class PackA, class PackB>
+struct ConvProblem {
+  PackA a;
+  PackB b;
+  void pack_a(float* dst, int64_t i0, int64_t rows, int64_t k0, int64_t kc, int64_t MR) const {
+    a.pack(dst, i0, rows, k0, kc, MR);
+  }
+  void pack_b(float* dst, int64_t j0, int64_t cols, int64_t k0, int64_t kc, int64_t NR) const {
+    b.pack(dst, j0, cols, k0, kc, NR);
+  }
+};
+template <class PackA, class PackB>
+ConvProblem<PackA, PackB> conv_problem(PackA a, PackB b) {
+  return {a, b};
+}
+
+// C[co, q] stored as out[n, co, p] (NCHW): a tile is one strided block when its columns stay in one image.
+struct NchwOut {
+  float* out;
+  int64_t co, P, nr;
+  float* tile(int64_t i0, int64_t j0, int64_t& ld) const {
+    const int64_t n = j0 / P, p = j0 % P;
+    if (p + nr > P) return nullptr;
+    ld = P;
+    return out + (n * co + i0) * P + p;
+  }
+  // Column j0 + j of C starts at out + column[j]; row i adds i·P.
+  void columns(int64_t* column, int64_t j0, int64_t cols) const {
+    int64_t n = j0 / P, p = j0 % P;
+    for (int64_t j = 0; j < cols; ++j) {
+      column[j] = n * co * P + p;
+      if (++p == P) p = 0, ++n;
+    }
+  }
+  void load(float* edge, int64_t i0, int64_t j0, int64_t rows, int64_t cols, int64_t NR) const {
+    int64_t column[kMaxCols];
+    columns(column, j0, cols);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) edge[i * NR + j] = out[column[j] + (i0 + i) * P];
+  }
+  void store(const float* edge, int64_t i0, int64_t j0, int64_t rows, int64_t cols, int64_t NR) const {
+    int64_t column[kMaxCols];
+    columns(column, j0, cols);
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t j = 0; j < cols; ++j) out[column[j] + (i0 + i) * P] = edge[i * NR + j];
+  }
+  float& at(int64_t i, int64_t j) const { return out[((j / P) * co + i) * P + j % P]; }
+  static constexpr int64_t kMaxCols = 32;
+};
+
+}  // namespace
+
+// out[co, q] = chain over kidx of w[co, kidx] · X[q, kidx]: M = Co, N = N·P, K = C·KH·KW. Exact mode keeps the
+// chain order of the composition; fast mode uses the chunked order, as its GEMM does.
+void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, const Conv2dShape& s, int64_t co) {
+  const ConvGeometry g(s);
+  const int64_t ckk = s.c * g.KHW, R = s.n * g.P;
+  const GemmOrder order = mode() == Mode::exact ? GemmOrder::chain : GemmOrder::chunked;
+  blocked::gemm_run(conv_problem(WeightRows{w, ckk}, Im2colByQ{g, in}), NchwOut{out, co, g.P, isa_kernels().nr}, co, R, ckk, order,
+                    num_threads());
+}
+
+// dw[co, kidx] = Σ over q (chunked) of G[co, q] · X[q, kidx] (or its transpose, when that pads less); dx per
+// image: d rows [P, CKK] = G_nᵀ · w (chunked over Co), then col2im of that image.
+void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const float* in, const float* w,
+                                 const Conv2dShape& s, int64_t co) {
+  const ConvGeometry g(s);
+  const int64_t ckk = s.c * g.KHW, R = s.n * g.P;
+  const int threads = num_threads();
+  if (dw) {
+    if (blocked::swap_pays(co, ckk)) {
+      std::vector<float> t(static_cast<size_t>(co * ckk));
+      blocked::gemm_run(conv_problem(Im2colByK{g, in}, GradByCo{g, dout, co}), blocked::DenseOut{t.data(), co},
+                        ckk, co, R, GemmOrder::chunked, threads);
+      for (int64_t i = 0; i < co; ++i)
+        for (int64_t j = 0; j < ckk; ++j) dw[i * ckk + j] = t[j * co + i];
+    } else {
+      blocked::gemm_run(conv_problem(GradByCo{g, dout, co}, Im2colByK{g, in}), blocked::DenseOut{dw, ckk}, co,
+                        ckk, R, GemmOrder::chunked, threads);
+    }
+  }
+  if (dx) {
+    // Blocks of whole images, one workspace each; inside a block, one image at a time on this thread.
+    const int64_t blocks = std::min<int64_t>(s.n, 2 * threads);
+    blocked::for_each_task(blocks, threads, [&](int64_t b) {
+      std::vector<float> rows(static_cast<size_t>(g.P * ckk));
+      for (int64_t n = b * s.n / blocks; n < (b + 1) * s.n / blocks; ++n) {
+        gemm_exact(rows.data(), dout + n * co * g.P, w, g.P, ckk, co, true, false, 1.0f, GemmOrder::chunked, 1);
+        col2im_image(dx + n * g.CHW, rows.data(), s);
+      }
+    });
+  }
 }
 
 }  // namespace prism::cpu

@@ -1,8 +1,9 @@
-// conv2d (im2col + GEMM), max/avg pooling and global average pooling, with their gradients.
-// Conv forward: rows = im2col(x) [N·OH·OW, C·KH·KW]; out_rows = rows · Wᵀ (chain over (c, ky, kx));
-// out = per-image transpose to NCHW, + bias. Backward: g_rows = transpose(g); dW = g_rowsᵀ · rows (chunked
-// over the N·OH·OW axis); d rows = g_rows · W (chunked over Co, as every backward GEMM: DESIGN §3.3);
-// dx = col2im(d rows); db = Σ g over (n, oh, ow). Derivation: docs/autograd.md.
+// conv2d, max/avg pooling and global average pooling, with their gradients.
+// Conv forward: Backend::conv2d_forward, defined as rows = im2col(x) [N·OH·OW, C·KH·KW]; out_rows = rows · Wᵀ
+// (chain over (c, ky, kx)); out = per-image transpose to NCHW; then + bias. Backward: Backend::conv2d_backward,
+// defined as g_rows = transpose(g); dW = g_rowsᵀ · rows (chunked over the N·OH·OW axis); d rows = g_rows · W
+// (chunked over Co, as every backward GEMM: DESIGN §3.3); dx = col2im(d rows); db = Σ g over (n, oh, ow).
+// Derivation: docs/autograd.md; the definition as code: src/core/backend_conv.cpp.
 #include "ops_common.hpp"
 #include "prism/core/ops.hpp"
 
@@ -25,38 +26,26 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
   const Conv2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), w.size(2), w.size(3), stride, pad};
   require(s.oh() > 0 && s.ow() > 0, "conv2d", "kernel larger than padded input " + x.describe());
   require(!b.defined() || (b.dim() == 1 && b.size(0) == w.size(0)), "conv2d", "bias must be [Co]");
-  const int64_t Co = w.size(0), P = s.oh() * s.ow(), R = s.n * P, CKK = s.c * s.kh * s.kw;
+  const int64_t Co = w.size(0), P = s.oh() * s.ow();
 
-  Tensor rows = like(x, {R, CKK});
-  x.backend_for(Op::im2col).im2col(rows.data_f32(), x.data_f32(), s);
-  Tensor out_rows = like(x, {R, Co});
-  x.backend_for(Op::gemm).gemm(out_rows.data_f32(), rows.data_f32(), w.data_f32(), R, Co, CKK, false, true,
-                               1.0f, GemmOrder::chain);
   Tensor out = like(x, {s.n, Co, s.oh(), s.ow()});
-  x.backend_for(Op::transpose).transpose(out.data_f32(), out_rows.data_f32(), s.n, P, Co);
+  x.backend_for(Op::conv2d_forward).conv2d_forward(out.data_f32(), x.data_f32(), w.data_f32(), s, Co);
   if (b.defined())
     x.backend_for(Op::broadcast_binary)
         .broadcast_binary(BinaryOp::add, out.data_f32(), out.data_f32(), b.data_f32(), s.n, Co, P);
 
-  Tensor W = w.detach();
+  // The backward reads x again (for dw) rather than a saved im2col matrix: x is alive anyway.
+  Tensor X = x.detach(), W = w.detach();
   const bool need_x = x.requires_grad(), need_w = w.requires_grad(),
              need_b = b.defined() && b.requires_grad();
-  record(out, "conv2d", {x, w, b}, [rows, W, s, Co, P, R, CKK, need_x, need_w, need_b](const Tensor& g) {
-    Tensor g_rows = like(g, {R, Co});
-    g.backend_for(Op::transpose).transpose(g_rows.data_f32(), g.data_f32(), s.n, Co, P);
+  record(out, "conv2d", {x, w, b}, [X, W, s, Co, P, need_x, need_w, need_b](const Tensor& g) {
     Tensor gx, gw, gb;
-    if (need_w) {
-      gw = like(g, W.shape());
-      g.backend_for(Op::gemm).gemm(gw.data_f32(), g_rows.data_f32(), rows.data_f32(), Co, CKK, R, true, false,
-                                   1.0f, GemmOrder::chunked);
-    }
-    if (need_x) {
-      Tensor d_rows = like(g, {R, CKK});
-      g.backend_for(Op::gemm).gemm(d_rows.data_f32(), g_rows.data_f32(), W.data_f32(), R, CKK, Co, false,
-                                   false, 1.0f, GemmOrder::chunked);
-      gx = like(g, {s.n, s.c, s.h, s.w});
-      g.backend_for(Op::col2im).col2im(gx.data_f32(), d_rows.data_f32(), s);
-    }
+    if (need_x) gx = like(g, {s.n, s.c, s.h, s.w});
+    if (need_w) gw = like(g, W.shape());
+    if (need_x || need_w)
+      g.backend_for(Op::conv2d_backward)
+          .conv2d_backward(need_x ? gx.data_f32() : nullptr, need_w ? gw.data_f32() : nullptr, g.data_f32(),
+                           X.data_f32(), W.data_f32(), s, Co);
     if (need_b) {
       gb = like(g, {Co});
       g.backend_for(Op::reduce_mid).reduce_mid(gb.data_f32(), g.data_f32(), s.n, Co, P);
