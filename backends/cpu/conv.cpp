@@ -2,6 +2,7 @@
 // arithmetic hoisted (bit-identical to the reference bodies, tests/test_parity.cpp; exact and fast modes
 // share them), and the fused conv2d forward / backward that packs its GEMM operands straight from NCHW.
 #include <algorithm>
+#include <climits>
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
@@ -72,6 +73,38 @@ void col2im_image(float* image, const float* rows, const Conv2dShape& s) {
     }
 }
 
+// col2im_image from d rowsᵀ [CKK, P]: per channel, zero the plane, then for each tap (ky, kx) in descending
+// order add its whole [OH, OW] map into the shifted window of the plane, one output row at a time (contiguous
+// for stride 1). A pixel receives at most one term per tap, so its terms arrive in (ky, kx)-descending =
+// (oh, ow)-ascending order from 0: the order of kern::col2im_one, as in col2im_image.
+void col2im_image_transposed(float* image, const float* rows_t, const Conv2dShape& s) {
+  const int64_t OH = s.oh(), OW = s.ow(), P = OH * OW, HW = s.h * s.w;
+  for (int64_t c = 0; c < s.c; ++c) {
+    float* plane = image + c * HW;
+    std::fill_n(plane, HW, 0.0f);
+    for (int64_t ky = s.kh - 1; ky >= 0; --ky)
+      for (int64_t kx = s.kw - 1; kx >= 0; --kx) {
+        const float* map = rows_t + ((c * s.kh + ky) * s.kw + kx) * P;
+        // The ow range whose x = ow·stride − pad + kx lies inside [0, W).
+        if (s.w - 1 + s.pad - kx < 0) continue;  // the tap lies right of the image for every ow
+        const int64_t lo = std::max<int64_t>(0, (s.pad - kx + s.stride - 1) / s.stride);
+        const int64_t hi = std::min<int64_t>(OW, (s.w - 1 + s.pad - kx) / s.stride + 1);
+        if (lo >= hi) continue;
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          const int64_t y = oh * s.stride - s.pad + ky;
+          if (y < 0 || y >= s.h) continue;
+          float* dst = plane + y * s.w + (lo * s.stride - s.pad + kx);
+          const float* src = map + oh * OW;
+          if (s.stride == 1) {
+            for (int64_t ow = lo; ow < hi; ++ow) dst[ow - lo] += src[ow];
+          } else {
+            for (int64_t ow = lo; ow < hi; ++ow) dst[(ow - lo) * s.stride] += src[ow];
+          }
+        }
+      }
+  }
+}
+
 }  // namespace
 
 void CpuBackend::col2im(float* din, const float* col, const Conv2dShape& s) {
@@ -137,7 +170,7 @@ struct Im2colByQ {
           out[t] = (x < 0 || x >= s.w) ? 0.0f : row[x];
         }
       }
-      std::fill(d + lanes, d + L, 0.0f);
+      if (lanes < L) std::fill(d + lanes, d + L, 0.0f);
       if (++kx == s.kw) {
         kx = 0;
         if (++ky == s.kh) ky = 0, ++c;
@@ -148,34 +181,38 @@ struct Im2colByQ {
 };
 
 // The same matrix with its lanes along kidx (weight gradient: B(q, kidx), or Aᵀ when swapped): each depth
-// step is one im2col row segment, a gather through per-lane offsets.
+// step is one im2col row segment. Inside the image it is a gather through per-lane offsets from the window's
+// corner (the ISA's vector gather); at the border, lanes are bounds-checked one by one.
 struct Im2colByK {
   ConvGeometry g;
   const float* in;
   void pack(float* dst, int64_t kidx0, int64_t lanes, int64_t q0, int64_t qc, int64_t L) const {
     const Conv2dShape& s = g.s;
-    int64_t chan[kMaxLanes], dy[kMaxLanes], dx[kMaxLanes];  // lane l reads in[n, c, y0 + dy, x0 + dx]
+    int32_t off[kMaxLanes];  // lane l reads corner[off[l]] = in[n, c, y0 + dy, x0 + dx]
+    int64_t chan[kMaxLanes], dy[kMaxLanes], dx[kMaxLanes];
     for (int64_t l = 0; l < lanes; ++l) {
       const int64_t kidx = kidx0 + l;
       chan[l] = (kidx / g.KHW) * g.HW;
       dy[l] = (kidx % g.KHW) / s.kw;
       dx[l] = kidx % s.kw;
+      off[l] = static_cast<int32_t>(chan[l] + dy[l] * s.w + dx[l]);
     }
+    const IsaKernels& isa = isa_kernels();
+    const bool offsets_fit = g.CHW <= INT32_MAX;  // the gather's offsets are int32
     int64_t n = q0 / g.P, p = q0 % g.P, oh = p / g.OW, ow = p % g.OW;
     for (int64_t t = 0; t < qc; ++t) {
       float* d = dst + t * L;
       const int64_t y0 = oh * s.stride - s.pad, x0 = ow * s.stride - s.pad;
       const float* image = in + n * g.CHW;
-      if (y0 >= 0 && y0 + s.kh <= s.h && x0 >= 0 && x0 + s.kw <= s.w) {  // interior: no bounds to check
-        const float* corner = image + y0 * s.w + x0;
-        for (int64_t l = 0; l < lanes; ++l) d[l] = corner[chan[l] + dy[l] * s.w + dx[l]];
+      if (offsets_fit && y0 >= 0 && y0 + s.kh <= s.h && x0 >= 0 && x0 + s.kw <= s.w) {
+        isa.gather_f32(d, image + y0 * s.w + x0, off, lanes);
       } else {
         for (int64_t l = 0; l < lanes; ++l) {
           const int64_t y = y0 + dy[l], x = x0 + dx[l];
           d[l] = (y < 0 || y >= s.h || x < 0 || x >= s.w) ? 0.0f : image[chan[l] + y * s.w + x];
         }
       }
-      std::fill(d + lanes, d + L, 0.0f);
+      if (lanes < L) std::fill(d + lanes, d + L, 0.0f);
       if (++ow == g.OW) {
         ow = 0;
         if (++oh == s.oh()) oh = 0, ++n;
@@ -247,40 +284,42 @@ struct NchwOut {
     ld = P;
     return out + (n * co + i0) * P + p;
   }
-  // Column j0 + j of C starts at out + column[j]; row i adds i·P.
-  void columns(int64_t* column, int64_t j0, int64_t cols) const {
+  // f(j, count, offset): columns j.. j+count of the tile lie in one image, C(i0 + i, j0 + j) at
+  // out[offset + i·P] onwards.
+  template <class F>
+  void segments(int64_t i0, int64_t j0, int64_t cols, F&& f) const {
     int64_t n = j0 / P, p = j0 % P;
-    for (int64_t j = 0; j < cols; ++j) {
-      column[j] = n * co * P + p;
-      if (++p == P) p = 0, ++n;
+    for (int64_t j = 0; j < cols;) {
+      const int64_t count = std::min(cols - j, P - p);
+      f(j, count, (n * co + i0) * P + p);
+      j += count;
+      p = 0;
+      ++n;
     }
   }
   void load(float* edge, int64_t i0, int64_t j0, int64_t rows, int64_t cols, int64_t NR) const {
-    int64_t column[kMaxCols];
-    columns(column, j0, cols);
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j) edge[i * NR + j] = out[column[j] + (i0 + i) * P];
+    segments(i0, j0, cols, [&](int64_t j, int64_t count, int64_t offset) {
+      for (int64_t i = 0; i < rows; ++i) std::copy_n(out + offset + i * P, count, edge + i * NR + j);
+    });
   }
   void store(const float* edge, int64_t i0, int64_t j0, int64_t rows, int64_t cols, int64_t NR) const {
-    int64_t column[kMaxCols];
-    columns(column, j0, cols);
-    for (int64_t i = 0; i < rows; ++i)
-      for (int64_t j = 0; j < cols; ++j) out[column[j] + (i0 + i) * P] = edge[i * NR + j];
+    segments(i0, j0, cols, [&](int64_t j, int64_t count, int64_t offset) {
+      for (int64_t i = 0; i < rows; ++i) std::copy_n(edge + i * NR + j, count, out + offset + i * P);
+    });
   }
   float& at(int64_t i, int64_t j) const { return out[((j / P) * co + i) * P + j % P]; }
-  static constexpr int64_t kMaxCols = 32;
 };
 
 }  // namespace
 
-// out[co, q] = chain over kidx of w[co, kidx] · X[q, kidx]: M = Co, N = N·P, K = C·KH·KW. Exact mode keeps the
-// chain order of the composition; fast mode uses the chunked order, as its GEMM does.
+// out[co, q] = chain over kidx of w[co, kidx] · X[q, kidx]: M = Co, N = N·P, K = C·KH·KW, in the chain order of
+// the composition. Fast mode uses it too: it is the faster blocking here (one k panel up to 768), and fast
+// mode may take any order.
 void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, const Conv2dShape& s, int64_t co) {
   const ConvGeometry g(s);
   const int64_t ckk = s.c * g.KHW, R = s.n * g.P;
-  const GemmOrder order = mode() == Mode::exact ? GemmOrder::chain : GemmOrder::chunked;
-  blocked::gemm_run(conv_problem(WeightRows{w, ckk}, Im2colByQ{g, in}), NchwOut{out, co, g.P, isa_kernels().nr}, co, R, ckk, order,
-                    num_threads());
+  blocked::gemm_run(conv_problem(WeightRows{w, ckk}, Im2colByQ{g, in}), NchwOut{out, co, g.P, isa_kernels().nr},
+                    co, R, ckk, GemmOrder::chain, num_threads());
 }
 
 // dw[co, kidx] = Σ over q (chunked) of G[co, q] · X[q, kidx] (or its transpose, when that pads less); dx per
@@ -303,13 +342,15 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
     }
   }
   if (dx) {
-    // Blocks of whole images, one workspace each; inside a block, one image at a time on this thread.
+    // Blocks of whole images, one workspace each; inside a block, one image at a time on this thread:
+    // d rowsᵀ [CKK, P] = wᵀ · G_n (each entry the chunked chain over Co of the composition's d rows), then
+    // col2im of that image from the transposed layout.
     const int64_t blocks = std::min<int64_t>(s.n, 2 * threads);
     blocked::for_each_task(blocks, threads, [&](int64_t b) {
-      std::vector<float> rows(static_cast<size_t>(g.P * ckk));
+      std::vector<float> rows_t(static_cast<size_t>(ckk * g.P));
       for (int64_t n = b * s.n / blocks; n < (b + 1) * s.n / blocks; ++n) {
-        gemm_exact(rows.data(), dout + n * co * g.P, w, g.P, ckk, co, true, false, 1.0f, GemmOrder::chunked, 1);
-        col2im_image(dx + n * g.CHW, rows.data(), s);
+        gemm_exact(rows_t.data(), w, dout + n * co * g.P, ckk, g.P, co, true, false, 1.0f, GemmOrder::chunked, 1);
+        col2im_image_transposed(dx + n * g.CHW, rows_t.data(), s);
       }
     });
   }

@@ -56,11 +56,82 @@ void for_each_task(int64_t n, int threads, F&& f) {
   tbb::parallel_for(int64_t(0), n, [&](int64_t i) { f(i); });
 }
 
+// One MR × NR tile of C from packed strips: straight into C when it is a strided block, else through a
+// full-size buffer of which the valid part is copied.
+template <class Out>
+void micro_tile(const IsaKernels& isa, const Out& out, int64_t i0, int64_t j0, int64_t rows, int64_t cols,
+                int64_t kc, const float* Ap, const float* Bp, TileInit init) {
+  const int64_t MR = isa.mr, NR = isa.nr;
+  int64_t ld = 0;
+  float* c = rows == MR && cols == NR ? out.tile(i0, j0, ld) : nullptr;
+  if (c) {
+    isa.gemm_micro(kc, Ap, Bp, c, ld, init);
+    return;
+  }
+  float edge[kMaxTile];
+  std::fill_n(edge, MR * NR, 0.0f);
+  if (init != TileInit::zero_store) out.load(edge, i0, j0, rows, cols, NR);
+  isa.gemm_micro(kc, Ap, Bp, edge, NR, init);
+  out.store(edge, i0, j0, rows, cols, NR);
+}
+
+inline TileInit panel_init(int64_t pc, int64_t k_begin, GemmOrder order) {
+  return pc == k_begin ? TileInit::zero_store
+                       : (order == GemmOrder::chain ? TileInit::load_store : TileInit::zero_add);
+}
+
+// A small enough to pack whole (every row, every panel) once: tasks are column groups, each packing its own
+// B strips panel by panel and running them against all of A, so B never leaves the core's cache and C's
+// block stays hot across panels. The shape of conv layers (M = Co or C·KH·KW, N = the batch's pixels).
+constexpr int64_t kSharedAFloats = int64_t(1) << 17;  // 512 KiB
+constexpr int64_t kMaxChainPanel = 768;
+
+template <class Problem, class Out>
+void gemm_shared_a(const Problem& pr, const Out& out, int64_t M, int64_t N, int64_t k_begin, int64_t k_end,
+                   GemmOrder order, int threads) {
+  const IsaKernels& isa = isa_kernels();
+  const int64_t MR = isa.mr, NR = isa.nr;
+  const int64_t row_strips = (M + MR - 1) / MR, Mp = row_strips * MR;
+  // Chain order may block k anywhere (the accumulators carry over exactly): up to kMaxChainPanel in one
+  // panel, so C is written once. Chunked order keeps the chunks as panels.
+  const int64_t K = k_end - k_begin;
+  const int64_t step = order == GemmOrder::chain && K <= kMaxChainPanel ? K : KC;
+  std::vector<float> Ap(static_cast<size_t>(Mp * (k_end - k_begin)));
+  for (int64_t pc = k_begin; pc < k_end; pc += step) {
+    const int64_t kc = std::min(step, k_end - pc);
+    float* panel = Ap.data() + Mp * (pc - k_begin);
+    for (int64_t r = 0; r < row_strips; ++r)
+      pr.pack_a(panel + r * kc * MR, r * MR, std::min(MR, M - r * MR), pc, kc, MR);
+  }
+  const int64_t strips = (N + NR - 1) / NR;
+  const int64_t col_groups = (strips + NR_GROUP - 1) / NR_GROUP;
+  for_each_task(col_groups, threads, [&](int64_t jg) {
+    thread_local std::vector<float> Bp;
+    Bp.resize(NR_GROUP * step * NR);
+    const int64_t s0 = jg * NR_GROUP, s1 = std::min(strips, s0 + NR_GROUP);
+    for (int64_t pc = k_begin; pc < k_end; pc += step) {
+      const int64_t kc = std::min(step, k_end - pc);
+      const TileInit init = panel_init(pc, k_begin, order);
+      for (int64_t s = s0; s < s1; ++s)
+        pr.pack_b(Bp.data() + (s - s0) * kc * NR, s * NR, std::min(NR, N - s * NR), pc, kc, NR);
+      const float* panel = Ap.data() + Mp * (pc - k_begin);
+      for (int64_t s = s0; s < s1; ++s)
+        for (int64_t r = 0; r < row_strips; ++r)
+          micro_tile(isa, out, r * MR, s * NR, std::min(MR, M - r * MR), std::min(NR, N - s * NR), kc,
+                     panel + r * kc * MR, Bp.data() + (s - s0) * kc * NR, init);
+    }
+  });
+}
+
 // The blocked kernel over k in [k_begin, k_end): chain order continues the accumulators across KC panels;
 // chunked order starts each panel from 0 and adds it to C (the first panel stores). No alpha here.
 template <class Problem, class Out>
 void gemm_blocked(const Problem& pr, const Out& out, int64_t M, int64_t N, int64_t k_begin, int64_t k_end,
                   GemmOrder order, int threads) {
+  if (M * (k_end - k_begin) <= kSharedAFloats) {
+    gemm_shared_a(pr, out, M, N, k_begin, k_end, order, threads);
+    return;
+  }
   const IsaKernels& isa = isa_kernels();
   const int64_t MR = isa.mr, NR = isa.nr;
   std::vector<float> Bp;
@@ -69,9 +140,7 @@ void gemm_blocked(const Problem& pr, const Out& out, int64_t M, int64_t N, int64
     const int64_t strips = (nc + NR - 1) / NR;
     for (int64_t pc = k_begin; pc < k_end; pc += KC) {
       const int64_t kc = std::min(KC, k_end - pc);
-      const TileInit init = pc == k_begin
-                                ? TileInit::zero_store
-                                : (order == GemmOrder::chain ? TileInit::load_store : TileInit::zero_add);
+      const TileInit init = panel_init(pc, k_begin, order);
       Bp.resize(strips * kc * NR);
       for_each_task(strips, threads, [&](int64_t s) {
         const int64_t j0 = jc + s * NR;
@@ -88,23 +157,11 @@ void gemm_blocked(const Problem& pr, const Out& out, int64_t M, int64_t N, int64
         thread_local std::vector<float> Ap;
         Ap.resize(((mc + MR - 1) / MR) * MR * kc);
         for (int64_t r = 0; r < mc; r += MR) pr.pack_a(Ap.data() + r * kc, i0 + r, std::min(MR, mc - r), pc, kc, MR);
-        float edge[kMaxTile];
         for (int64_t s = jg * group; s < std::min(strips, (jg + 1) * group); ++s) {
           const int64_t j0 = jc + s * NR, cols = std::min(NR, N - j0);
-          for (int64_t r = 0; r < mc; r += MR) {
-            const int64_t rows = std::min(MR, mc - r);
-            int64_t ld = 0;
-            float* c = rows == MR && cols == NR ? out.tile(i0 + r, j0, ld) : nullptr;
-            if (c) {
-              isa.gemm_micro(kc, Ap.data() + r * kc, Bp.data() + s * kc * NR, c, ld, init);
-              continue;
-            }
-            // Edge (or scattered) tile: go through a full-size buffer, then copy the valid part.
-            std::fill_n(edge, MR * NR, 0.0f);
-            if (init != TileInit::zero_store) out.load(edge, i0 + r, j0, rows, cols, NR);
-            isa.gemm_micro(kc, Ap.data() + r * kc, Bp.data() + s * kc * NR, edge, NR, init);
-            out.store(edge, i0 + r, j0, rows, cols, NR);
-          }
+          for (int64_t r = 0; r < mc; r += MR)
+            micro_tile(isa, out, i0 + r, j0, std::min(MR, mc - r), cols, kc, Ap.data() + r * kc,
+                       Bp.data() + s * kc * NR, init);
         }
       });
     }
@@ -128,12 +185,14 @@ void gemm_run(const Problem& pr, const Out& out, int64_t M, int64_t N, int64_t K
       const int64_t k0 = ch * KC, k1 = std::min(K, k0 + KC);
       gemm_blocked(pr, DenseOut{partial.data() + ch * M * N, N}, M, N, k0, k1, order, 1);
     });
+    // Row by row, the partials added chunk after chunk (p0 + p1 + …, the serial order), contiguous in j.
     tbb::parallel_for(int64_t(0), M, [&](int64_t i) {
-      for (int64_t j = 0; j < N; ++j) {
-        float total = partial[i * N + j];
-        for (int64_t ch = 1; ch < chunks; ++ch) total = total + partial[(ch * M + i) * N + j];
-        out.at(i, j) = total;
+      float* total = partial.data() + i * N;
+      for (int64_t ch = 1; ch < chunks; ++ch) {
+        const float* part = partial.data() + (ch * M + i) * N;
+        for (int64_t j = 0; j < N; ++j) total[j] = total[j] + part[j];
       }
+      for (int64_t j = 0; j < N; ++j) out.at(i, j) = total[j];
     });
   } else {
     gemm_blocked(pr, out, M, N, 0, K, order, threads);

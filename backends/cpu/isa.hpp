@@ -30,6 +30,8 @@ struct IsaKernels {
   void (*gemm_micro)(int64_t kc, const float* Ap, const float* Bp, float* c, int64_t ldc, TileInit init);
   // out[i] = fma(a[i], b[i], c[i]), correctly rounded (the variant's fma; tests compare it with std::fma).
   void (*fma_arrays)(float* out, const float* a, const float* b, const float* c, int64_t n);
+  // dst[i] = base[offsets[i]] for i < n (the vector gathers where the variant has them).
+  void (*gather_f32)(float* dst, const float* base, const int32_t* offsets, int64_t n);
   // acc[j] = fma(w, x[j], acc[j]) for j < n: one tap of a direct convolution row (kernels/conv.hpp order).
   void (*axpy_fma)(float* acc, float w, const float* x, int64_t n);
   // Max pooling of one plane p [H = 2·OH (+1), W] with a 2×2 window, stride 2, no padding: out and argmax

@@ -14,6 +14,7 @@ const IsaKernels& isa_kernels_avx2() {
                             isa_avx2::NR,
                             isa_avx2::gemm_micro,
                             isa_avx2::fma_arrays,
+                            isa_avx2::gather_f32,
                             isa_avx2::axpy_fma,
                             isa_avx2::maxpool2x2_plane,
                             isa_avx2::kTransposeTile,

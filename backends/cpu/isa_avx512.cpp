@@ -20,6 +20,7 @@ const IsaKernels& isa_kernels_avx512() {
                             isa_avx512::NR,
                             isa_avx512::gemm_micro,
                             isa_avx512::fma_arrays,
+                            isa_avx512::gather_f32,
                             isa_avx512::axpy_fma,
                             isa_avx512::maxpool2x2_plane,
                             isa_avx512::kTransposeTile,

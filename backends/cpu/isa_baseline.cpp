@@ -22,6 +22,7 @@ const IsaKernels& isa_kernels_baseline() {
                             isa_baseline::NR,
                             isa_baseline::gemm_micro,
                             isa_baseline::fma_arrays,
+                            isa_baseline::gather_f32,
                             isa_baseline::axpy_fma,
                             isa_baseline::maxpool2x2_plane,
                             isa_baseline::kTransposeTile,
