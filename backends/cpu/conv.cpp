@@ -73,18 +73,18 @@ void col2im_image(float* image, const float* rows, const Conv2dShape& s) {
     }
 }
 
-// col2im_image from d rowsᵀ [CKK, P]: per channel, zero the plane, then for each tap (ky, kx) in descending
+// col2im_image from d rowsᵀ [CKK, P] (rows ld apart): per channel, zero the plane, then for each tap (ky, kx) in descending
 // order add its whole [OH, OW] map into the shifted window of the plane, one output row at a time (contiguous
 // for stride 1). A pixel receives at most one term per tap, so its terms arrive in (ky, kx)-descending =
 // (oh, ow)-ascending order from 0: the order of kern::col2im_one, as in col2im_image.
-void col2im_image_transposed(float* image, const float* rows_t, const Conv2dShape& s) {
-  const int64_t OH = s.oh(), OW = s.ow(), P = OH * OW, HW = s.h * s.w;
+void col2im_image_transposed(float* image, const float* rows_t, int64_t ld, const Conv2dShape& s) {
+  const int64_t OH = s.oh(), OW = s.ow(), HW = s.h * s.w;
   for (int64_t c = 0; c < s.c; ++c) {
     float* plane = image + c * HW;
     std::fill_n(plane, HW, 0.0f);
     for (int64_t ky = s.kh - 1; ky >= 0; --ky)
       for (int64_t kx = s.kw - 1; kx >= 0; --kx) {
-        const float* map = rows_t + ((c * s.kh + ky) * s.kw + kx) * P;
+        const float* map = rows_t + ((c * s.kh + ky) * s.kw + kx) * ld;
         // The ow range whose x = ow·stride − pad + kx lies inside [0, W).
         if (s.w - 1 + s.pad - kx < 0) continue;  // the tap lies right of the image for every ow
         const int64_t lo = std::max<int64_t>(0, (s.pad - kx + s.stride - 1) / s.stride);
@@ -258,6 +258,37 @@ struct WeightRows {
   }
 };
 
+// wᵀ as A(kidx, co) = w[co, kidx] (input gradient): MR consecutive kidx of one co are contiguous.
+struct WeightCols {
+  const float* w;
+  int64_t ckk;
+  void pack(float* dst, int64_t kidx0, int64_t lanes, int64_t co0, int64_t kc, int64_t L) const {
+    for (int64_t k = 0; k < kc; ++k) {
+      std::copy_n(w + (co0 + k) * ckk + kidx0, lanes, dst + k * L);
+      if (lanes < L) std::fill(dst + k * L + lanes, dst + (k + 1) * L, 0.0f);
+    }
+  }
+};
+
+// The gradient of consecutive images as B(co, j) = dout[j / P, co, j % P] (input gradient, several images
+// side by side): lanes along j, copied in runs that stay in one image.
+struct GradByP {
+  ConvGeometry g;
+  const float* dout;  // the first image of the group
+  int64_t co;
+  void pack(float* dst, int64_t j0, int64_t lanes, int64_t co0, int64_t kc, int64_t L) const {
+    for (int64_t k = 0; k < kc; ++k) {
+      float* d = dst + k * L;
+      for (int64_t j = 0; j < lanes;) {
+        const int64_t n = (j0 + j) / g.P, p = (j0 + j) % g.P, count = std::min(lanes - j, g.P - p);
+        std::copy_n(dout + (n * co + co0 + k) * g.P + p, count, d + j);
+        j += count;
+      }
+      if (lanes < L) std::fill(d + lanes, d + L, 0.0f);
+    }
+  }
+};
+
 template <class PackA, class PackB>
 struct ConvProblem {
   PackA a;
@@ -342,15 +373,24 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
     }
   }
   if (dx) {
-    // Blocks of whole images, one workspace each; inside a block, one image at a time on this thread:
-    // d rowsᵀ [CKK, P] = wᵀ · G_n (each entry the chunked chain over Co of the composition's d rows), then
-    // col2im of that image from the transposed layout.
-    const int64_t blocks = std::min<int64_t>(s.n, 2 * threads);
+    // d rowsᵀ [CKK, G·P] of G images at once = wᵀ · [G_n … G_n+G−1] (each entry the chunked chain over Co of
+    // the composition's d rows; several images so that small output planes still fill the micro-tile's
+    // columns), with wᵀ packed once for every image; then col2im of each image from its P columns. Blocks
+    // of image groups, one workspace each, one group at a time on this thread.
+    constexpr int64_t kMinColumns = 128;
+    const int64_t G = std::max<int64_t>(1, std::min<int64_t>(s.n, (kMinColumns + g.P - 1) / g.P));
+    const int64_t groups = (s.n + G - 1) / G;
+    const blocked::PackedA wt = blocked::pack_whole_a(conv_problem(WeightCols{w, ckk}, GradByP{g, dout, co}), ckk,
+                                                      0, co, GemmOrder::chunked);
+    const int64_t blocks = std::min<int64_t>(groups, 2 * threads);
     blocked::for_each_task(blocks, threads, [&](int64_t b) {
-      std::vector<float> rows_t(static_cast<size_t>(ckk * g.P));
-      for (int64_t n = b * s.n / blocks; n < (b + 1) * s.n / blocks; ++n) {
-        gemm_exact(rows_t.data(), w, dout + n * co * g.P, ckk, g.P, co, true, false, 1.0f, GemmOrder::chunked, 1);
-        col2im_image_transposed(dx + n * g.CHW, rows_t.data(), s);
+      std::vector<float> rows_t(static_cast<size_t>(ckk * G * g.P));
+      for (int64_t group = b * groups / blocks; group < (b + 1) * groups / blocks; ++group) {
+        const int64_t n0 = group * G, images = std::min(G, s.n - n0), cols = images * g.P;
+        blocked::gemm_packed_a(wt, conv_problem(WeightCols{w, ckk}, GradByP{g, dout + n0 * co * g.P, co}),
+                               blocked::DenseOut{rows_t.data(), cols}, cols, 1);
+        for (int64_t i = 0; i < images; ++i)
+          col2im_image_transposed(dx + (n0 + i) * g.CHW, rows_t.data() + i * g.P, cols, s);
       }
     });
   }

@@ -86,41 +86,66 @@ inline TileInit panel_init(int64_t pc, int64_t k_begin, GemmOrder order) {
 constexpr int64_t kSharedAFloats = int64_t(1) << 17;  // 512 KiB
 constexpr int64_t kMaxChainPanel = 768;
 
-template <class Problem, class Out>
-void gemm_shared_a(const Problem& pr, const Out& out, int64_t M, int64_t N, int64_t k_begin, int64_t k_end,
-                   GemmOrder order, int threads) {
-  const IsaKernels& isa = isa_kernels();
-  const int64_t MR = isa.mr, NR = isa.nr;
-  const int64_t row_strips = (M + MR - 1) / MR, Mp = row_strips * MR;
+// All of A (M × [k_begin, k_end)) packed once, panel after panel, for gemm_packed_a; reusable across
+// products that share A (a conv's input gradient, image after image).
+struct PackedA {
+  std::vector<float> data;
+  int64_t M = 0, Mp = 0, k_begin = 0, k_end = 0, step = 0;
+  GemmOrder order = GemmOrder::chain;
+};
+
+template <class Problem>
+PackedA pack_whole_a(const Problem& pr, int64_t M, int64_t k_begin, int64_t k_end, GemmOrder order) {
+  const int64_t MR = isa_kernels().mr;
+  PackedA a;
+  a.M = M;
+  a.Mp = (M + MR - 1) / MR * MR;
+  a.k_begin = k_begin;
+  a.k_end = k_end;
+  a.order = order;
   // Chain order may block k anywhere (the accumulators carry over exactly): up to kMaxChainPanel in one
   // panel, so C is written once. Chunked order keeps the chunks as panels.
   const int64_t K = k_end - k_begin;
-  const int64_t step = order == GemmOrder::chain && K <= kMaxChainPanel ? K : KC;
-  std::vector<float> Ap(static_cast<size_t>(Mp * (k_end - k_begin)));
-  for (int64_t pc = k_begin; pc < k_end; pc += step) {
-    const int64_t kc = std::min(step, k_end - pc);
-    float* panel = Ap.data() + Mp * (pc - k_begin);
-    for (int64_t r = 0; r < row_strips; ++r)
-      pr.pack_a(panel + r * kc * MR, r * MR, std::min(MR, M - r * MR), pc, kc, MR);
+  a.step = order == GemmOrder::chain && K <= kMaxChainPanel ? K : KC;
+  a.data.resize(static_cast<size_t>(a.Mp * K));
+  for (int64_t pc = k_begin; pc < k_end; pc += a.step) {
+    const int64_t kc = std::min(a.step, k_end - pc);
+    float* panel = a.data.data() + a.Mp * (pc - k_begin);
+    for (int64_t r = 0; r * MR < M; ++r) pr.pack_a(panel + r * kc * MR, r * MR, std::min(MR, M - r * MR), pc, kc, MR);
   }
+  return a;
+}
+
+// C = A · B with A packed whole: tasks are column groups, each packing its own B strips panel by panel and
+// running them against all of A.
+template <class Problem, class Out>
+void gemm_packed_a(const PackedA& a, const Problem& pr, const Out& out, int64_t N, int threads) {
+  const IsaKernels& isa = isa_kernels();
+  const int64_t MR = isa.mr, NR = isa.nr, M = a.M;
   const int64_t strips = (N + NR - 1) / NR;
   const int64_t col_groups = (strips + NR_GROUP - 1) / NR_GROUP;
   for_each_task(col_groups, threads, [&](int64_t jg) {
     thread_local std::vector<float> Bp;
-    Bp.resize(NR_GROUP * step * NR);
+    Bp.resize(NR_GROUP * a.step * NR);
     const int64_t s0 = jg * NR_GROUP, s1 = std::min(strips, s0 + NR_GROUP);
-    for (int64_t pc = k_begin; pc < k_end; pc += step) {
-      const int64_t kc = std::min(step, k_end - pc);
-      const TileInit init = panel_init(pc, k_begin, order);
+    for (int64_t pc = a.k_begin; pc < a.k_end; pc += a.step) {
+      const int64_t kc = std::min(a.step, a.k_end - pc);
+      const TileInit init = panel_init(pc, a.k_begin, a.order);
       for (int64_t s = s0; s < s1; ++s)
         pr.pack_b(Bp.data() + (s - s0) * kc * NR, s * NR, std::min(NR, N - s * NR), pc, kc, NR);
-      const float* panel = Ap.data() + Mp * (pc - k_begin);
+      const float* panel = a.data.data() + a.Mp * (pc - a.k_begin);
       for (int64_t s = s0; s < s1; ++s)
-        for (int64_t r = 0; r < row_strips; ++r)
+        for (int64_t r = 0; r * MR < M; ++r)
           micro_tile(isa, out, r * MR, s * NR, std::min(MR, M - r * MR), std::min(NR, N - s * NR), kc,
                      panel + r * kc * MR, Bp.data() + (s - s0) * kc * NR, init);
     }
   });
+}
+
+template <class Problem, class Out>
+void gemm_shared_a(const Problem& pr, const Out& out, int64_t M, int64_t N, int64_t k_begin, int64_t k_end,
+                   GemmOrder order, int threads) {
+  gemm_packed_a(pack_whole_a(pr, M, k_begin, k_end, order), pr, out, N, threads);
 }
 
 // The blocked kernel over k in [k_begin, k_end): chain order continues the accumulators across KC panels;
@@ -178,7 +203,10 @@ void gemm_run(const Problem& pr, const Out& out, int64_t M, int64_t N, int64_t K
   const int64_t NR = isa_kernels().nr;
   const int64_t tiles = ((M + MC - 1) / MC) * ((((N + NR - 1) / NR) + NR_GROUP - 1) / NR_GROUP);
   constexpr int64_t kMaxPartialFloats = int64_t(1) << 24;  // 64 MiB of workspace at most
-  if (threads > 1 && order == GemmOrder::chunked && chunks > 1 && tiles < 4 * threads &&
+  // Also when each chunk fits the shared-A blocking and there are chunks for every thread: then A and B are
+  // each packed once per chunk (the tile-parallel panels would pack A once per column group).
+  const bool chunk_tasks = tiles < 4 * threads || (chunks >= 2 * threads && M * KC <= kSharedAFloats);
+  if (threads > 1 && order == GemmOrder::chunked && chunks > 1 && chunk_tasks &&
       chunks * M * N <= kMaxPartialFloats) {
     std::vector<float> partial(static_cast<size_t>(chunks) * M * N);
     tbb::parallel_for(int64_t(0), chunks, [&](int64_t ch) {
