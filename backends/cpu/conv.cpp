@@ -155,17 +155,14 @@ struct Im2colByQ {
         const Run& run = runs[r];
         float* out = d + run.lane;
         const int64_t y = run.y0 + ky;
-        // Plain loops, not std::fill_n / copy_n: runs are short (OW elements at most), where a library call
-        // costs more than the copy.
         if (y < 0 || y >= s.h) {
-          for (int64_t t = 0; t < run.count; ++t) out[t] = 0.0f;
+          std::fill_n(out, run.count, 0.0f);
           continue;
         }
         const float* row = in + run.n * g.CHW + c * g.HW + y * s.w;
         const int64_t x0 = run.x0 + kx;
         if (s.stride == 1 && x0 >= 0 && x0 + run.count <= s.w) {  // interior: a row copy
-          const float* src = row + x0;
-          for (int64_t t = 0; t < run.count; ++t) out[t] = src[t];
+          std::copy_n(row + x0, run.count, out);
           continue;
         }
         for (int64_t t = 0; t < run.count; ++t) {
