@@ -20,6 +20,9 @@ enum class Isa : int { baseline, avx2, avx512 };
 // How a GEMM micro-tile meets C: start from 0 and store; continue the chain from C; start from 0 and add to C.
 enum class TileInit : int { zero_store, load_store, zero_add };
 
+// The chunked sums of batch norm a bn_chains call advances: Σ x, Σ (x − mean)², Σ dy·x̂.
+enum class BnChain : int { sum, square, dgamma };
+
 // One variant's kernels. Each is plain arithmetic on raw pointers (no allocation, no threads, no templates
 // shared with other translation units: see the ODR note in backends/cpu/isa_kernels.inc).
 struct IsaKernels {
@@ -32,6 +35,14 @@ struct IsaKernels {
   void (*fma_arrays)(float* out, const float* a, const float* b, const float* c, int64_t n);
   // dst[i] = base[offsets[i]] for i < n (the vector gathers where the variant has them).
   void (*gather_f32)(float* dst, const float* base, const int32_t* offsets, int64_t n);
+  // Batch norm over one plane, the maps of kernels/batchnorm.hpp: y = fma(gamma, (x − mean)·invstd, beta);
+  // dx = k · fma(−x̂, dgamma, M·dy − dbeta).
+  void (*bn_apply_plane)(float* y, const float* x, int64_t n, float mean, float invstd, float gamma, float beta);
+  void (*bn_dx_plane)(float* dx, const float* dy, const float* x, int64_t n, float mean, float invstd, float k,
+                      float M, float dgamma, float dbeta);
+  // `count` channels' chunk sums (stride apart) advanced over len elements each, in order (BnChain).
+  void (*bn_chains)(BnChain op, float* part, const float* x, const float* dy, int64_t stride, int64_t len,
+                    const float* mean, const float* invstd, int64_t count);
   // acc[j] = fma(w, x[j], acc[j]) for j < n: one tap of a direct convolution row (kernels/conv.hpp order).
   void (*axpy_fma)(float* acc, float w, const float* x, int64_t n);
   // Max pooling of one plane p [H = 2·OH (+1), W] with a 2×2 window, stride 2, no padding: out and argmax
