@@ -142,6 +142,7 @@ struct Im2colByQ {
     };
     Run runs[kMaxLanes];
     int64_t nruns = 0;
+    const IsaKernels& isa = isa_kernels();
     for (int64_t lane = 0; lane < lanes;) {
       const int64_t q = q0 + lane, n = q / g.P, p = q % g.P, oh = p / g.OW, ow = p % g.OW;
       const int64_t count = std::min(lanes - lane, g.OW - ow);
@@ -161,8 +162,12 @@ struct Im2colByQ {
         }
         const float* row = in + run.n * g.CHW + c * g.HW + y * s.w;
         const int64_t x0 = run.x0 + kx;
-        if (s.stride == 1 && x0 >= 0 && x0 + run.count <= s.w) {  // interior: a row copy
-          std::copy_n(row + x0, run.count, out);
+        if (s.stride == 1) {  // a row copy, zeros where the window hangs over the left or right edge
+          const int64_t lo = std::min<int64_t>(run.count, std::max<int64_t>(0, -x0));
+          const int64_t hi = std::max<int64_t>(lo, std::min<int64_t>(run.count, s.w - x0));
+          for (int64_t u = 0; u < lo; ++u) out[u] = 0.0f;
+          if (hi > lo) isa.copy_run(out + lo, row + x0 + lo, hi - lo);
+          for (int64_t u = hi; u < run.count; ++u) out[u] = 0.0f;
           continue;
         }
         for (int64_t t = 0; t < run.count; ++t) {
@@ -277,11 +282,12 @@ struct GradByP {
   const float* dout;  // the first image of the group
   int64_t co;
   void pack(float* dst, int64_t j0, int64_t lanes, int64_t co0, int64_t kc, int64_t L) const {
+    const IsaKernels& isa = isa_kernels();
     for (int64_t k = 0; k < kc; ++k) {
       float* d = dst + k * L;
       for (int64_t j = 0; j < lanes;) {
         const int64_t n = (j0 + j) / g.P, p = (j0 + j) % g.P, count = std::min(lanes - j, g.P - p);
-        std::copy_n(dout + (n * co + co0 + k) * g.P + p, count, d + j);
+        isa.copy_run(d + j, dout + (n * co + co0 + k) * g.P + p, count);
         j += count;
       }
       if (lanes < L) std::fill(d + lanes, d + L, 0.0f);

@@ -33,6 +33,8 @@ struct IsaKernels {
   void (*gemm_micro)(int64_t kc, const float* Ap, const float* Bp, float* c, int64_t ldc, TileInit init);
   // out[i] = fma(a[i], b[i], c[i]), correctly rounded (the variant's fma; tests compare it with std::fma).
   void (*fma_arrays)(float* out, const float* a, const float* b, const float* c, int64_t n);
+  // dst[i] = src[i] for i < n: short runs, no library call (full vectors and a masked tail).
+  void (*copy_run)(float* dst, const float* src, int64_t n);
   // dst[i] = base[offsets[i]] for i < n (the vector gathers where the variant has them).
   void (*gather_f32)(float* dst, const float* base, const int32_t* offsets, int64_t n);
   // Batch norm over one plane, the maps of kernels/batchnorm.hpp: y = fma(gamma, (x − mean)·invstd, beta);

@@ -14,6 +14,7 @@ const IsaKernels& isa_kernels_avx2() {
                             isa_avx2::NR,
                             isa_avx2::gemm_micro,
                             isa_avx2::fma_arrays,
+                            isa_avx2::copy_run,
                             isa_avx2::gather_f32,
                             isa_avx2::bn_apply_plane,
                             isa_avx2::bn_dx_plane,

@@ -20,6 +20,7 @@ const IsaKernels& isa_kernels_avx512() {
                             isa_avx512::NR,
                             isa_avx512::gemm_micro,
                             isa_avx512::fma_arrays,
+                            isa_avx512::copy_run,
                             isa_avx512::gather_f32,
                             isa_avx512::bn_apply_plane,
                             isa_avx512::bn_dx_plane,

@@ -22,6 +22,7 @@ const IsaKernels& isa_kernels_baseline() {
                             isa_baseline::NR,
                             isa_baseline::gemm_micro,
                             isa_baseline::fma_arrays,
+                            isa_baseline::copy_run,
                             isa_baseline::gather_f32,
                             isa_baseline::bn_apply_plane,
                             isa_baseline::bn_dx_plane,
