@@ -1,7 +1,7 @@
 // prism embed: the backbone features (before the head) of a config's train and test sets, with the test
 // transform for both, written as .npy for the `npy` dataset — the cheap CPU route of the paper's setting: embed
 // once with a pretrained backbone, then train the PRISM head on the features. Reference wiring of
-// TrainingRun (the model exactly as `prism train` builds it, weights imported the same way) and embed_dataset.
+// build_model (the model exactly as `prism train` builds it, weights imported the same way) and embed_dataset.
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -26,9 +26,9 @@ struct EmbedArgs {
 };
 
 // Features of `data` as float32 [N, F] and its labels in the dataset's original numbering.
-void embed_split(TrainingRun& run, const Dataset& data, const std::vector<int32_t>& classes,
-                 const std::string& name, const std::string& out_dir, bool quiet) {
-  const Config& c = run.config();
+void embed_split(nn::Module& model, const Config& c, DeviceType device, const Dataset& data,
+                 const std::vector<int32_t>& classes, const std::string& name, const std::string& out_dir,
+                 bool quiet) {
   Progress progress("embed " + name, data.size());
   const auto t0 = std::chrono::steady_clock::now();
   auto rate = [&](int64_t done) {
@@ -38,7 +38,7 @@ void embed_split(TrainingRun& run, const Dataset& data, const std::vector<int32_
     return std::string(buf);
   };
   const Tensor features =
-      embed_dataset(run.model(), data, c.data.test_batchsize, static_cast<uint64_t>(c.seed), run.device(),
+      embed_dataset(model, data, c.data.test_batchsize, static_cast<uint64_t>(c.seed), device,
                     EmbedOutput::backbone_features, [&](int64_t done, int64_t) {
                       if (!quiet) progress.update(done, rate(done));
                     });
@@ -62,11 +62,6 @@ void run_embed(const EmbedArgs& a) {
   // The labels are exported as the lists give them; generated noise belongs to the training of the head,
   // whose config (DATA.DATASET npy) can ask for it again.
   overrides.push_back("NOISE.TYPE=none");
-  // TrainingRun builds the P×K sampler of its training set, which embedding never draws from: a batch of one
-  // class (P = 1) fits every training set, so a config whose training batch does not fit (a small list, a
-  // test split) still embeds.
-  overrides.push_back("DATA.NUM_INSTANCES=2");
-  overrides.push_back("DATA.TRAIN_BATCHSIZE=2");
   if (!a.rt.mode.empty()) overrides.push_back("RUN.MODE=" + a.rt.mode);
   std::vector<std::string> warnings;
   Config c = load_config(a.config, overrides, &warnings);
@@ -82,9 +77,10 @@ void run_embed(const EmbedArgs& a) {
   std::filesystem::create_directories(a.out, ec);
   if (ec) throw Error("--out " + a.out + ": cannot create the directory (" + ec.message() + ")");
   const DataSetup data = open_datasets(c);
-  TrainingRun run(c, data.train, device);  // the model as `prism train` builds it, weights imported
-  embed_split(run, *data.train, data.train_classes, "train", a.out, a.quiet);
-  embed_split(run, *data.test, data.test_classes, "test", a.out, a.quiet);
+  // The model as `prism train` builds it, weights imported; no sampler, so any training batch shape embeds.
+  const std::shared_ptr<nn::Module> model = build_model(c, *data.train, device);
+  embed_split(*model, c, device, *data.train, data.train_classes, "train", a.out, a.quiet);
+  embed_split(*model, c, device, *data.test, data.test_classes, "test", a.out, a.quiet);
 }
 
 }  // namespace

@@ -78,6 +78,23 @@ double SelectionTotals::recall() const {
 
 // ---- construction ------------------------------------------------------------------------------------------
 
+std::shared_ptr<nn::Module> build_model(const Config& config, const Dataset& train_set, DeviceType device,
+                                        std::vector<std::string>* frozen) {
+  std::shared_ptr<nn::Module> model = make_embedder(config, train_set);
+  if (config.model.pretrain) {
+    const nn::ImportReport imported = nn::import_weights(*model, config.model.pretrained_path);
+    std::fprintf(stderr, "imported %lld backbone tensors from %s (%lld fc.* entries dropped)\n",
+                 static_cast<long long>(imported.loaded), config.model.pretrained_path.c_str(),
+                 static_cast<long long>(imported.dropped_head));
+  }
+  std::vector<std::string> frozen_names =
+      nn::freeze_backbone_batch_norm(*model, config.model.freeze_bn_stats, config.model.freeze_bn_affine);
+  if (frozen) *frozen = std::move(frozen_names);
+  model->to(device);
+  return model;
+}
+
+
 TrainingRun::TrainingRun(const Config& config, DatasetPtr train_set, DeviceType device)
     : config_(config), device_(device), train_set_(std::move(train_set)) {
   if (!train_set_) throw Error("TrainingRun: no training set");
@@ -88,16 +105,8 @@ TrainingRun::TrainingRun(const Config& config, DatasetPtr train_set, DeviceType 
   backend(device_);  // throws naming why the device is unavailable
   const int32_t num_classes = train_set_->num_classes();
 
-  model_ = make_embedder(config_, *train_set_);
-  if (config_.model.pretrain) {
-    const nn::ImportReport imported = nn::import_weights(*model_, config_.model.pretrained_path);
-    std::fprintf(stderr, "imported %lld backbone tensors from %s (%lld fc.* entries dropped)\n",
-                 static_cast<long long>(imported.loaded), config_.model.pretrained_path.c_str(),
-                 static_cast<long long>(imported.dropped_head));
-  }
-  const std::vector<std::string> frozen =
-      nn::freeze_backbone_batch_norm(*model_, config_.model.freeze_bn_stats, config_.model.freeze_bn_affine);
-  model_->to(device_);
+  std::vector<std::string> frozen;
+  model_ = build_model(config_, *train_set_, device_, &frozen);
   model_->train();
   dml::LossOptions lo;
   lo.margin = config_.losses.margin;

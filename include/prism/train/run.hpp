@@ -54,6 +54,13 @@ struct StepResult {
   dml::Selection selection;
 };
 
+// The embedder exactly as a training run builds it from `config`: make_embedder's network for train_set's
+// input shape, MODEL.PRETRAIN's weights imported, the backbone's batch norm frozen as MODEL.FREEZE_BN_* say
+// (the frozen parameter names into *frozen), moved to `device`. TrainingRun uses it; so does `prism embed`,
+// which needs no sampler, loss or optimizer.
+std::shared_ptr<nn::Module> build_model(const Config& config, const Dataset& train_set, DeviceType device,
+                                        std::vector<std::string>* frozen = nullptr);
+
 class TrainingRun {
  public:
   // Builds every part from `config`, which must be valid (validate_config, called once where the run
