@@ -249,29 +249,11 @@ struct GradByCo {
   }
 };
 
-// w [Co, CKK] row-major as A(co, kidx).
-struct WeightRows {
-  const float* w;
-  int64_t ckk;
-  void pack(float* dst, int64_t co0, int64_t lanes, int64_t k0, int64_t kc, int64_t L) const {
-    for (int64_t l = 0; l < lanes; ++l) {
-      const float* src = w + (co0 + l) * ckk + k0;
-      for (int64_t k = 0; k < kc; ++k) dst[k * L + l] = src[k];
-    }
-    for (int64_t l = lanes; l < L; ++l)
-      for (int64_t k = 0; k < kc; ++k) dst[k * L + l] = 0.0f;
-  }
-};
-
-// wᵀ as A(kidx, co) = w[co, kidx] (input gradient): MR consecutive kidx of one co are contiguous.
-struct WeightCols {
-  const float* w;
-  int64_t ckk;
-  void pack(float* dst, int64_t kidx0, int64_t lanes, int64_t co0, int64_t kc, int64_t L) const {
-    for (int64_t k = 0; k < kc; ++k) {
-      std::copy_n(w + (co0 + k) * ckk + kidx0, lanes, dst + k * L);
-      if (lanes < L) std::fill(dst + k * L + lanes, dst + (k + 1) * L, 0.0f);
-    }
+// A packer over a strided matrix (w [Co, CKK] as A(co, kidx), or wᵀ as A(kidx, co) for the input gradient).
+struct StridedRows {
+  blocked::MatView m;
+  void pack(float* dst, int64_t r0, int64_t lanes, int64_t k0, int64_t kc, int64_t L) const {
+    m.pack_rows(dst, r0, lanes, k0, kc, L);
   }
 };
 
@@ -355,7 +337,7 @@ struct NchwOut {
 void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, const Conv2dShape& s, int64_t co) {
   const ConvGeometry g(s);
   const int64_t ckk = s.c * g.KHW, R = s.n * g.P;
-  blocked::gemm_run(conv_problem(WeightRows{w, ckk}, Im2colByQ{g, in}), NchwOut{out, co, g.P, isa_kernels().nr},
+  blocked::gemm_run(conv_problem(StridedRows{{w, ckk, 1}}, Im2colByQ{g, in}), NchwOut{out, co, g.P, isa_kernels().nr},
                     co, R, ckk, GemmOrder::chain, num_threads());
 }
 
@@ -386,14 +368,14 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
     constexpr int64_t kMinColumns = 128;
     const int64_t G = std::max<int64_t>(1, std::min<int64_t>(s.n, (kMinColumns + g.P - 1) / g.P));
     const int64_t groups = (s.n + G - 1) / G;
-    const blocked::PackedA wt = blocked::pack_whole_a(conv_problem(WeightCols{w, ckk}, GradByP{g, dout, co}), ckk,
+    const blocked::PackedA wt = blocked::pack_whole_a(conv_problem(StridedRows{{w, 1, ckk}}, GradByP{g, dout, co}), ckk,
                                                       0, co, GemmOrder::chunked);
     const int64_t blocks = std::min<int64_t>(groups, 2 * threads);
     blocked::for_each_task(blocks, threads, [&](int64_t b) {
       std::vector<float> rows_t(static_cast<size_t>(ckk * G * g.P));
       for (int64_t group = b * groups / blocks; group < (b + 1) * groups / blocks; ++group) {
         const int64_t n0 = group * G, images = std::min(G, s.n - n0), cols = images * g.P;
-        blocked::gemm_packed_a(wt, conv_problem(WeightCols{w, ckk}, GradByP{g, dout + n0 * co * g.P, co}),
+        blocked::gemm_packed_a(wt, conv_problem(StridedRows{{w, 1, ckk}}, GradByP{g, dout + n0 * co * g.P, co}),
                                blocked::DenseOut{rows_t.data(), cols}, cols, 1);
         for (int64_t i = 0; i < images; ++i)
           col2im_image_transposed(dx + (n0 + i) * g.CHW, rows_t.data() + i * g.P, cols, s);

@@ -14,48 +14,16 @@ namespace prism::cpu {
 
 namespace {
 
-// A strided matrix view of op(A) or op(B): element (r, c) at p[r·rs + c·cs].
-struct MatView {
-  const float* p;
-  int64_t rs, cs;
-  float at(int64_t r, int64_t c) const { return p[r * rs + c * cs]; }
-};
+using blocked::MatView;
 
-// C = op(A) · op(B) of two strided views. The packers get loops that read memory in order for the layouts
-// GEMMs here use: op(A) column-major (trans_a: each k holds MR consecutive rows) or row-major (each row
-// contiguous in k); op(B) row-major full strips are row copies.
+// C = op(A) · op(B) of two strided views.
 struct StridedProblem {
   MatView a, b;
   void pack_a(float* dst, int64_t i0, int64_t rows, int64_t k0, int64_t kc, int64_t MR) const {
-    if (a.rs == 1) {
-      for (int64_t k = 0; k < kc; ++k) {
-        const float* src = a.p + i0 + (k0 + k) * a.cs;
-        for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = src[r];
-        for (int64_t r = rows; r < MR; ++r) dst[k * MR + r] = 0.0f;
-      }
-    } else if (a.cs == 1) {
-      for (int64_t r = 0; r < rows; ++r) {
-        const float* src = a.p + (i0 + r) * a.rs + k0;
-        for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = src[k];
-      }
-      for (int64_t r = rows; r < MR; ++r)
-        for (int64_t k = 0; k < kc; ++k) dst[k * MR + r] = 0.0f;
-    } else {
-      for (int64_t k = 0; k < kc; ++k) {
-        for (int64_t r = 0; r < rows; ++r) dst[k * MR + r] = a.at(i0 + r, k0 + k);
-        for (int64_t r = rows; r < MR; ++r) dst[k * MR + r] = 0.0f;
-      }
-    }
+    a.pack_rows(dst, i0, rows, k0, kc, MR);
   }
   void pack_b(float* dst, int64_t j0, int64_t cols, int64_t k0, int64_t kc, int64_t NR) const {
-    if (b.cs == 1 && cols == NR) {
-      for (int64_t k = 0; k < kc; ++k) std::copy_n(b.p + (k0 + k) * b.rs + j0, NR, dst + k * NR);
-      return;
-    }
-    for (int64_t k = 0; k < kc; ++k) {
-      for (int64_t c = 0; c < cols; ++c) dst[k * NR + c] = b.at(k0 + k, j0 + c);
-      for (int64_t c = cols; c < NR; ++c) dst[k * NR + c] = 0.0f;
-    }
+    b.transposed().pack_rows(dst, j0, cols, k0, kc, NR);
   }
 };
 

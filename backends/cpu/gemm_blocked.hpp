@@ -29,6 +29,38 @@ constexpr int64_t kMaxTile = 8 * 32;        // the largest MR × NR (AVX-512)
 //   load(edge, i0, j0, rows, cols, NR) / store(…): C(i0 + i, j0 + j) ↔ edge[i·NR + j] for i < rows, j < cols
 //   float& at(i, j)
 
+// A strided matrix: element (r, c) at p[r·rs + c·cs].
+struct MatView {
+  const float* p;
+  int64_t rs, cs;
+  float at(int64_t r, int64_t c) const { return p[r * rs + c * cs]; }
+  MatView transposed() const { return {p, cs, rs}; }
+  // dst[k·L + l] = (r0 + l, k0 + k) for l < lanes, 0 for lanes ≤ l < L: rows r0.. as the lanes of a packed
+  // strip (A's rows; B's columns through transposed()). Loops that read memory in order for the layouts the
+  // GEMMs here use: column-major (each k holds L consecutive rows) or row-major (each row contiguous in k).
+  void pack_rows(float* dst, int64_t r0, int64_t lanes, int64_t k0, int64_t kc, int64_t L) const {
+    if (rs == 1) {
+      for (int64_t k = 0; k < kc; ++k) {
+        const float* src = p + r0 + (k0 + k) * cs;
+        for (int64_t l = 0; l < lanes; ++l) dst[k * L + l] = src[l];
+        for (int64_t l = lanes; l < L; ++l) dst[k * L + l] = 0.0f;
+      }
+    } else if (cs == 1) {
+      for (int64_t l = 0; l < lanes; ++l) {
+        const float* src = p + (r0 + l) * rs + k0;
+        for (int64_t k = 0; k < kc; ++k) dst[k * L + l] = src[k];
+      }
+      for (int64_t l = lanes; l < L; ++l)
+        for (int64_t k = 0; k < kc; ++k) dst[k * L + l] = 0.0f;
+    } else {
+      for (int64_t k = 0; k < kc; ++k) {
+        for (int64_t l = 0; l < lanes; ++l) dst[k * L + l] = at(r0 + l, k0 + k);
+        for (int64_t l = lanes; l < L; ++l) dst[k * L + l] = 0.0f;
+      }
+    }
+  }
+};
+
 // C row-major with leading dimension ld.
 struct DenseOut {
   float* c;
