@@ -316,3 +316,21 @@ TEST_CASE("cli: eval and select read files written by numpy", "[dml][cli]") {
   CHECK(s["clean_probability"].size() == 12);
   CHECK(s["r"].get<int64_t>() == 6);
 }
+
+TEST_CASE("cli: prism bench resnet times inference and a training step in both modes", "[cli][bench]") {
+  // Tiny: resnet18 for both at 32 px, batch 2, one timed batch each; no PyTorch.
+  const auto r = dmltest::run_prism(
+      "bench resnet --infer-model resnet18 --train-model resnet18 --batch 2 --size 32 --steps 1 --no-torch "
+      "--json --threads 1 2>/dev/null");
+  const nlohmann::json j = parse_json(r);
+  for (const char* what : {"inference", "training"}) {
+    INFO(what);
+    CHECK(j[what]["model"] == "resnet18");
+    for (const char* mode : {"fast", "exact"}) CHECK(j[what]["images_per_second"][mode].get<double>() > 0);
+    CHECK(!j[what].contains("ratio_vs_pytorch"));
+  }
+  CHECK(j["pytorch"].is_null());
+  CHECK(j["pytorch_error"].get<std::string>().find("--no-torch") != std::string::npos);
+  require_failure(dmltest::run_prism("bench resnet --size 8"), {"--size"});
+  require_failure(dmltest::run_prism("bench resnet --train-model vgg16"), {"--train-model"});
+}

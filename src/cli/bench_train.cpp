@@ -2,8 +2,6 @@
 // batch + memory loss, backward, Adam, enqueue) in fast and exact mode on a fixed synthetic batch with a
 // full memory bank, and — when PyTorch is importable — the same network and step in PyTorch
 // (tests/reference/bench_torch.py), measured in the same run, with the ratio.
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -14,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "cli/bench_common.hpp"
 #include "cli/commands.hpp"
 #include "cli/runtime_options.hpp"
 #include "cpu/isa.hpp"
@@ -68,51 +67,6 @@ class SyntheticImages final : public Dataset {
  private:
   std::vector<float> pixels_;
 };
-
-// Runs argv[0] with the arguments (no shell: paths are never interpreted), standard output and error
-// captured; returns the exit status (-1 when it could not run).
-int run_process(const std::vector<std::string>& argv, std::string* output) {
-  int fds[2];
-  if (pipe(fds) != 0) return -1;
-  const pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    dup2(fds[1], 2);
-    close(fds[0]);
-    close(fds[1]);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    execvp(args[0], args.data());
-    _exit(127);
-  }
-  close(fds[1]);
-  char buf[4096];
-  for (ssize_t got; (got = read(fds[0], buf, sizeof buf)) > 0;) output->append(buf, static_cast<size_t>(got));
-  close(fds[0]);
-  int status = 0;
-  if (waitpid(pid, &status, 0) < 0) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-nlohmann::json run_torch_with(const std::string& python, const BenchTrainArgs& a, DeviceType device) {
-  std::string out;
-  const int status = run_process(
-      {python, a.torch_script, "--threads", std::to_string(num_threads()), "--device", device_name(device),
-       "--batch", std::to_string(a.batch), "--instances", std::to_string(a.instances), "--steps",
-       std::to_string(a.steps), "--dim", std::to_string(a.dim), "--memory", std::to_string(a.memory)},
-      &out);
-  const size_t brace = out.rfind('{');
-  if (status != 0 || brace == std::string::npos) {
-    if (out.size() > 300) out = "…" + out.substr(out.size() - 300);
-    return {{"error", "PyTorch comparison unavailable (" + python + "): " + out}};
-  }
-  nlohmann::json j = nlohmann::json::parse(out.substr(brace), nullptr, false);
-  if (j.is_discarded()) return {{"error", "unreadable output of " + a.torch_script}};
-  j["python"] = python;
-  return j;
-}
 
 // The run the PyTorch twin mirrors: fmnist-cnn with a `dim`-d head, Adam (lr 1e-3, weight decay 5e-4,
 // constant lr), the contrastive loss on the batch and on a memory of `memory` rows from the first step.
@@ -220,20 +174,13 @@ nlohmann::ordered_json breakdown_json(const StepTiming& t) {
   return j;
 }
 
-// Runs the PyTorch twin with the first interpreter that can import torch ($PRISM_PYTHON, python3, then
-// Debian's /usr/bin/python3, which python3-torch serves even when another python3 is first on the PATH);
-// returns its JSON object, or {"error": why}.
+// The PyTorch twin of this step (tests/reference/bench_torch.py), run as run_python_twin does.
 nlohmann::json run_torch(const BenchTrainArgs& a, DeviceType device) {
-  std::vector<std::string> pythons;
-  if (const char* env = std::getenv("PRISM_PYTHON"); env && *env) pythons.push_back(env);
-  pythons.push_back("python3");
-  pythons.push_back("/usr/bin/python3");
-  nlohmann::json last = {{"error", "no python3"}};
-  for (const std::string& py : pythons) {
-    last = run_torch_with(py, a, device);
-    if (!last.contains("error")) return last;
-  }
-  return last;
+  return run_python_twin(a.torch_script,
+                         {"--threads", std::to_string(num_threads()), "--device", device_name(device), "--batch",
+                          std::to_string(a.batch), "--instances", std::to_string(a.instances), "--steps",
+                          std::to_string(a.steps), "--dim", std::to_string(a.dim), "--memory",
+                          std::to_string(a.memory)});
 }
 
 }  // namespace

@@ -31,6 +31,7 @@ inline CLI::Validator positive_number() {
 void register_bench(CLI::App& app);
 void register_bench_dml(CLI::App* bench);    // bench_dml.cpp: `prism bench dml`
 void register_bench_train(CLI::App* bench);  // bench_train.cpp: `prism bench train`
+void register_bench_resnet(CLI::App* bench);  // bench_resnet.cpp: `prism bench resnet`
 void register_eval(CLI::App& app);           // eval.cpp
 void register_select(CLI::App& app);         // select.cpp
 void register_noise(CLI::App& app);          // noise.cpp

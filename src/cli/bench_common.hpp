@@ -1,0 +1,19 @@
+// Shared by the benchmarks that compare with PyTorch (bench train, bench resnet): running a Python twin
+// script and reading its JSON answer. Reference wiring (no shell is involved: paths are never interpreted).
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace prism::cli {
+
+// Runs argv[0] with the arguments, standard output and error captured into *output; returns the exit status
+// (-1 when it could not run).
+int run_process(const std::vector<std::string>& argv, std::string* output);
+
+// Runs `script args…` with the first interpreter that can run it ($PRISM_PYTHON, python3, then Debian's
+// /usr/bin/python3, which python3-torch serves even when another python3 is first on the PATH) and returns
+// the JSON object it printed last, with "python" added — or {"error": why}.
+nlohmann::json run_python_twin(const std::string& script, const std::vector<std::string>& args);
+
+}  // namespace prism::cli
