@@ -69,4 +69,10 @@ nlohmann::json run_python_twin(const std::string& script, const std::vector<std:
   return last;
 }
 
+std::vector<float> uniform_floats(size_t n, Rng& rng, float lo, float hi) {
+  std::vector<float> v(n);
+  for (auto& x : v) x = rng.uniform(lo, hi);
+  return v;
+}
+
 }  // namespace prism::cli

@@ -1,9 +1,11 @@
 // Shared by the benchmarks that compare with PyTorch (bench train, bench resnet): running a Python twin
-// script and reading its JSON answer. Reference wiring (no shell is involved: paths are never interpreted).
+// script and reading its JSON answer, and their synthetic inputs. Reference wiring (no shell is involved: paths are never interpreted).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "prism/core/random.hpp"
 
 namespace prism::cli {
 
@@ -15,5 +17,8 @@ int run_process(const std::vector<std::string>& argv, std::string* output);
 // /usr/bin/python3, which python3-torch serves even when another python3 is first on the PATH) and returns
 // the JSON object it printed last, with "python" added — or {"error": why}.
 nlohmann::json run_python_twin(const std::string& script, const std::vector<std::string>& args);
+
+// n numbers uniform in [lo, hi) from rng: the benchmarks' synthetic inputs.
+std::vector<float> uniform_floats(size_t n, Rng& rng, float lo, float hi);
 
 }  // namespace prism::cli

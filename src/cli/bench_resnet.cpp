@@ -38,9 +38,7 @@ struct BenchResnetArgs {
 
 std::vector<float> uniform_values(size_t n, uint64_t seed) {
   Rng rng(seed, RngStream::test);
-  std::vector<float> v(n);
-  for (auto& x : v) x = rng.uniform(-1, 1);
-  return v;
+  return uniform_floats(n, rng, -1, 1);
 }
 
 std::shared_ptr<nn::Module> resnet(const std::string& name, const BenchResnetArgs& a, DeviceType device) {

@@ -42,12 +42,6 @@ struct BenchTrainArgs {
 
 constexpr int64_t kBenchClasses = 10;  // memory labels are drawn from 0..9, as the PyTorch twin's
 
-std::vector<float> uniform(size_t n, Rng& rng, float lo, float hi) {
-  std::vector<float> v(n);
-  for (auto& x : v) x = rng.uniform(lo, hi);
-  return v;
-}
-
 // kBenchClasses × K random 28×28 images, label = row / K: the training set the run is built on (its class
 // count sizes the memory); the timed batch is its first `batch` rows.
 class SyntheticImages final : public Dataset {
@@ -55,7 +49,7 @@ class SyntheticImages final : public Dataset {
   SyntheticImages(int64_t instances, Rng& rng) {
     const int64_t n = kBenchClasses * instances;
     for (int64_t i = 0; i < n; ++i) labels_.push_back(static_cast<int32_t>(i / instances));
-    pixels_ = uniform(static_cast<size_t>(n * 784), rng, 0, 1);
+    pixels_ = uniform_floats(static_cast<size_t>(n * 784), rng, 0, 1);
   }
   Shape sample_shape() const override { return {1, 28, 28}; }
   std::string describe() const override { return "synthetic 28x28 images"; }
@@ -109,7 +103,7 @@ std::array<StepTiming, 2> time_training_steps(const BenchTrainArgs& a, DeviceTyp
   auto data = std::make_shared<SyntheticImages>(a.instances, rng);
   TrainingRun run(bench_config(a), data, device);
   if (dml::MemoryBank* bank = run.memory()) {  // a full memory of random unit embeddings, labels 0..9
-    Tensor m = l2_normalize(Tensor::from_vector({a.memory, a.dim}, uniform(a.memory * a.dim, rng, -1, 1)));
+    Tensor m = l2_normalize(Tensor::from_vector({a.memory, a.dim}, uniform_floats(a.memory * a.dim, rng, -1, 1)));
     std::vector<int32_t> ml(a.memory);
     std::vector<int64_t> idx(a.memory);
     for (int64_t i = 0; i < a.memory; ++i) ml[i] = static_cast<int32_t>(rng.below(kBenchClasses)), idx[i] = i;
