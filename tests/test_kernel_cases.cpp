@@ -198,7 +198,9 @@ void add_whole_conv_cases(std::vector<Case>& cs, const Conv2dShape& s, int64_t c
                 kTolSum});
   for (int want = 1; want <= 3; ++want)  // dx, dw, both
     cs.push_back({Op::conv2d_backward,
-                  params + (want == 1 ? " dx only" : want == 2 ? " dw only" : ""),
+                  params + (want == 1   ? " dx only"
+                            : want == 2 ? " dw only"
+                                        : ""),
                   {fin("dout", s.n * co * P), fin("in", nin), fin("w", co * ckk), fout("dx", nin),
                    fout("dw", co * ckk)},
                   nullptr,
@@ -255,11 +257,10 @@ void add_conv_cases(std::vector<Case>& cs) {
     Conv2dShape s;
     int64_t co;
   };
-  for (const F& v : {F{{2, 3, 7, 7, 3, 3, 1, 1}, 5}, F{{3, 1, 12, 12, 3, 3, 1, 1}, 8},
-                     F{{2, 32, 7, 7, 3, 3, 1, 1}, 16}, F{{4, 4, 9, 9, 3, 3, 2, 1}, 12},
-                     F{{2, 2, 6, 7, 3, 3, 2, 0}, 3}, F{{1, 2, 11, 10, 5, 3, 2, 2}, 7},
-                     F{{2, 3, 5, 5, 3, 3, 1, 1}, 300}, F{{3, 4, 5, 5, 1, 1, 1, 0}, 2},
-                     F{{1, 1, 1, 1, 1, 1, 1, 0}, 1}})
+  for (const F& v :
+       {F{{2, 3, 7, 7, 3, 3, 1, 1}, 5}, F{{3, 1, 12, 12, 3, 3, 1, 1}, 8}, F{{2, 32, 7, 7, 3, 3, 1, 1}, 16},
+        F{{4, 4, 9, 9, 3, 3, 2, 1}, 12}, F{{2, 2, 6, 7, 3, 3, 2, 0}, 3}, F{{1, 2, 11, 10, 5, 3, 2, 2}, 7},
+        F{{2, 3, 5, 5, 3, 3, 1, 1}, 300}, F{{3, 4, 5, 5, 1, 1, 1, 0}, 2}, F{{1, 1, 1, 1, 1, 1, 1, 0}, 1}})
     add_whole_conv_cases(cs, v.s, v.co);
   // The fmnist-cnn layers at batch 64 (GPU only: too slow for the reference loops).
   for (const F& v : {F{{64, 1, 28, 28, 3, 3, 1, 1}, 32}, F{{64, 32, 14, 14, 3, 3, 1, 1}, 64},
@@ -267,12 +268,13 @@ void add_conv_cases(std::vector<Case>& cs) {
     const Conv2dShape s = v.s;
     const int64_t co = v.co, P = s.oh() * s.ow(), ckk = s.c * s.kh * s.kw, nin = s.n * s.c * s.h * s.w;
     const std::string params = conv_params(s) + " co " + std::to_string(co) + " (fmnist-cnn)";
-    cs.push_back(large({Op::conv2d_forward,
-                        params,
-                        {fin("in", nin), fin("w", co * ckk), fout("out", s.n * co * P)},
-                        nullptr,
-                        [s, co](Backend& be, const Ptrs& p) { be.conv2d_forward(p.f(2), p.f(0), p.f(1), s, co); },
-                        kTolSum}));
+    cs.push_back(
+        large({Op::conv2d_forward,
+               params,
+               {fin("in", nin), fin("w", co * ckk), fout("out", s.n * co * P)},
+               nullptr,
+               [s, co](Backend& be, const Ptrs& p) { be.conv2d_forward(p.f(2), p.f(0), p.f(1), s, co); },
+               kTolSum}));
     cs.push_back(large({Op::conv2d_backward,
                         params,
                         {fin("dout", s.n * co * P), fin("in", nin), fin("w", co * ckk), fout("dx", nin),

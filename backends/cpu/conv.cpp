@@ -126,8 +126,12 @@ struct ConvGeometry {
   const Conv2dShape& s;
   int64_t OW, P, HW, CHW, KHW;
   explicit ConvGeometry(const Conv2dShape& shape)
-      : s(shape), OW(shape.ow()), P(shape.oh() * shape.ow()), HW(shape.h * shape.w),
-        CHW(shape.c * shape.h * shape.w), KHW(shape.kh * shape.kw) {}
+      : s(shape),
+        OW(shape.ow()),
+        P(shape.oh() * shape.ow()),
+        HW(shape.h * shape.w),
+        CHW(shape.c * shape.h * shape.w),
+        KHW(shape.kh * shape.kw) {}
 };
 
 // The im2col matrix X[q, kidx] of `in`, packed with its lanes along q (forward: B(kidx, q)). A strip's lanes
@@ -334,11 +338,12 @@ struct NchwOut {
 // out[co, q] = chain over kidx of w[co, kidx] · X[q, kidx]: M = Co, N = N·P, K = C·KH·KW, in the chain order of
 // the composition. Fast mode uses it too: it is the faster blocking here (one k panel up to 768), and fast
 // mode may take any order.
-void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, const Conv2dShape& s, int64_t co) {
+void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, const Conv2dShape& s,
+                                int64_t co) {
   const ConvGeometry g(s);
   const int64_t ckk = s.c * g.KHW, R = s.n * g.P;
-  blocked::gemm_run(conv_problem(StridedRows{{w, ckk, 1}}, Im2colByQ{g, in}), NchwOut{out, co, g.P, isa_kernels().nr},
-                    co, R, ckk, GemmOrder::chain, num_threads());
+  blocked::gemm_run(conv_problem(StridedRows{{w, ckk, 1}}, Im2colByQ{g, in}),
+                    NchwOut{out, co, g.P, isa_kernels().nr}, co, R, ckk, GemmOrder::chain, num_threads());
 }
 
 // dw[co, kidx] = Σ over q (chunked) of G[co, q] · X[q, kidx] (or its transpose, when that pads less); dx per
@@ -351,8 +356,8 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
   if (dw) {
     if (blocked::swap_pays(co, ckk)) {
       std::vector<float> t(static_cast<size_t>(co * ckk));
-      blocked::gemm_run(conv_problem(Im2colByK{g, in}, GradByCo{g, dout, co}), blocked::DenseOut{t.data(), co},
-                        ckk, co, R, GemmOrder::chunked, threads);
+      blocked::gemm_run(conv_problem(Im2colByK{g, in}, GradByCo{g, dout, co}),
+                        blocked::DenseOut{t.data(), co}, ckk, co, R, GemmOrder::chunked, threads);
       for (int64_t i = 0; i < co; ++i)
         for (int64_t j = 0; j < ckk; ++j) dw[i * ckk + j] = t[j * co + i];
     } else {
@@ -368,14 +373,15 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
     constexpr int64_t kMinColumns = 128;
     const int64_t G = std::max<int64_t>(1, std::min<int64_t>(s.n, (kMinColumns + g.P - 1) / g.P));
     const int64_t groups = (s.n + G - 1) / G;
-    const blocked::PackedA wt = blocked::pack_whole_a(conv_problem(StridedRows{{w, 1, ckk}}, GradByP{g, dout, co}), ckk,
-                                                      0, co, GemmOrder::chunked);
+    const blocked::PackedA wt = blocked::pack_whole_a(
+        conv_problem(StridedRows{{w, 1, ckk}}, GradByP{g, dout, co}), ckk, 0, co, GemmOrder::chunked);
     const int64_t blocks = std::min<int64_t>(groups, 2 * threads);
     blocked::for_each_task(blocks, threads, [&](int64_t b) {
       std::vector<float> rows_t(static_cast<size_t>(ckk * G * g.P));
       for (int64_t group = b * groups / blocks; group < (b + 1) * groups / blocks; ++group) {
         const int64_t n0 = group * G, images = std::min(G, s.n - n0), cols = images * g.P;
-        blocked::gemm_packed_a(wt, conv_problem(StridedRows{{w, 1, ckk}}, GradByP{g, dout + n0 * co * g.P, co}),
+        blocked::gemm_packed_a(wt,
+                               conv_problem(StridedRows{{w, 1, ckk}}, GradByP{g, dout + n0 * co * g.P, co}),
                                blocked::DenseOut{rows_t.data(), cols}, cols, 1);
         for (int64_t i = 0; i < images; ++i)
           col2im_image_transposed(dx + (n0 + i) * g.CHW, rows_t.data() + i * g.P, cols, s);

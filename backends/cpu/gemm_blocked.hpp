@@ -143,7 +143,8 @@ PackedA pack_whole_a(const Problem& pr, int64_t M, int64_t k_begin, int64_t k_en
   for (int64_t pc = k_begin; pc < k_end; pc += a.step) {
     const int64_t kc = std::min(a.step, k_end - pc);
     float* panel = a.data.data() + a.Mp * (pc - k_begin);
-    for (int64_t r = 0; r * MR < M; ++r) pr.pack_a(panel + r * kc * MR, r * MR, std::min(MR, M - r * MR), pc, kc, MR);
+    for (int64_t r = 0; r * MR < M; ++r)
+      pr.pack_a(panel + r * kc * MR, r * MR, std::min(MR, M - r * MR), pc, kc, MR);
   }
   return a;
 }
@@ -213,7 +214,8 @@ void gemm_blocked(const Problem& pr, const Out& out, int64_t M, int64_t N, int64
         const int64_t i0 = ib * MC, mc = std::min(MC, M - i0);
         thread_local std::vector<float> Ap;
         Ap.resize(((mc + MR - 1) / MR) * MR * kc);
-        for (int64_t r = 0; r < mc; r += MR) pr.pack_a(Ap.data() + r * kc, i0 + r, std::min(MR, mc - r), pc, kc, MR);
+        for (int64_t r = 0; r < mc; r += MR)
+          pr.pack_a(Ap.data() + r * kc, i0 + r, std::min(MR, mc - r), pc, kc, MR);
         for (int64_t s = jg * group; s < std::min(strips, (jg + 1) * group); ++s) {
           const int64_t j0 = jc + s * NR, cols = std::min(NR, N - j0);
           for (int64_t r = 0; r < mc; r += MR)
@@ -230,7 +232,8 @@ void gemm_blocked(const Problem& pr, const Out& out, int64_t M, int64_t N, int64
 // workspace and then added to C in chunk order: the same additions as the serial chunked order, without
 // leaving threads idle at each of the `chunks` panels.
 template <class Problem, class Out>
-void gemm_run(const Problem& pr, const Out& out, int64_t M, int64_t N, int64_t K, GemmOrder order, int threads) {
+void gemm_run(const Problem& pr, const Out& out, int64_t M, int64_t N, int64_t K, GemmOrder order,
+              int threads) {
   const int64_t chunks = (K + KC - 1) / KC;
   const int64_t NR = isa_kernels().nr;
   const int64_t tiles = ((M + MC - 1) / MC) * ((((N + NR - 1) / NR) + NR_GROUP - 1) / NR_GROUP);

@@ -39,9 +39,10 @@ struct IsaKernels {
   void (*gather_f32)(float* dst, const float* base, const int32_t* offsets, int64_t n);
   // Batch norm over one plane, the maps of kernels/batchnorm.hpp: y = fma(gamma, (x − mean)·invstd, beta);
   // dx = k · fma(−x̂, dgamma, M·dy − dbeta).
-  void (*bn_apply_plane)(float* y, const float* x, int64_t n, float mean, float invstd, float gamma, float beta);
-  void (*bn_dx_plane)(float* dx, const float* dy, const float* x, int64_t n, float mean, float invstd, float k,
-                      float M, float dgamma, float dbeta);
+  void (*bn_apply_plane)(float* y, const float* x, int64_t n, float mean, float invstd, float gamma,
+                         float beta);
+  void (*bn_dx_plane)(float* dx, const float* dy, const float* x, int64_t n, float mean, float invstd,
+                      float k, float M, float dgamma, float dbeta);
   // `count` channels' chunk sums (stride apart) advanced over len elements each, in order (BnChain).
   void (*bn_chains)(BnChain op, float* part, const float* x, const float* dy, int64_t stride, int64_t len,
                     const float* mean, const float* invstd, int64_t count);

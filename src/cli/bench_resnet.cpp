@@ -80,10 +80,15 @@ double time_training(nn::Module& model, const Tensor& x, const Tensor& target, i
 void register_bench_resnet(CLI::App* bench) {
   static BenchResnetArgs a;
   auto* cmd = bench->add_subcommand(
-      "resnet", "Images/s of ResNet inference and of a ResNet training step (fast and exact), with PyTorch's");
+      "resnet",
+      "Images/s of ResNet inference and of a ResNet training step (fast and exact), with PyTorch's");
   const auto resnets = CLI::IsMember({"resnet18", "resnet34", "resnet50"});
-  cmd->add_option("--infer-model", a.infer_model, "Network timed for inference")->check(resnets)->capture_default_str();
-  cmd->add_option("--train-model", a.train_model, "Network timed for training")->check(resnets)->capture_default_str();
+  cmd->add_option("--infer-model", a.infer_model, "Network timed for inference")
+      ->check(resnets)
+      ->capture_default_str();
+  cmd->add_option("--train-model", a.train_model, "Network timed for training")
+      ->check(resnets)
+      ->capture_default_str();
   cmd->add_option("--batch", a.batch, "Images per batch")->check(positive_number())->capture_default_str();
   cmd->add_option("--size", a.size, "Square input size in pixels (at least 32)")
       ->check(CLI::Range(int64_t(32), int64_t(1024)))
@@ -91,7 +96,8 @@ void register_bench_resnet(CLI::App* bench) {
   cmd->add_option("--steps", a.steps, "Timed batches per measurement (median reported)")
       ->check(positive_number())
       ->capture_default_str();
-  cmd->add_option("--torch-script", a.torch_script, "The PyTorch twin (tests/reference/bench_torch_resnet.py)");
+  cmd->add_option("--torch-script", a.torch_script,
+                  "The PyTorch twin (tests/reference/bench_torch_resnet.py)");
   cmd->add_flag("--no-torch", a.no_torch, "Skip the PyTorch comparison");
   cmd->add_flag("--json", a.json, "Print one JSON object on stdout");
   add_runtime_options(cmd, a.runtime, false);
@@ -104,10 +110,12 @@ void register_bench_resnet(CLI::App* bench) {
     r["threads"] = num_threads();
     r["isa"] = cpu::isa_description();
     const Shape shape{a.batch, 3, a.size, a.size};
-    const Tensor x = Tensor::from_vector(shape, uniform_values(static_cast<size_t>(a.batch * 3 * a.size * a.size), 1))
-                         .to(device);
+    const Tensor x =
+        Tensor::from_vector(shape, uniform_values(static_cast<size_t>(a.batch * 3 * a.size * a.size), 1))
+            .to(device);
     const Tensor target =
-        Tensor::from_vector({a.batch, a.dim}, uniform_values(static_cast<size_t>(a.batch * a.dim), 2)).to(device);
+        Tensor::from_vector({a.batch, a.dim}, uniform_values(static_cast<size_t>(a.batch * a.dim), 2))
+            .to(device);
     struct Row {
       const char* what;
       std::string model;
@@ -126,11 +134,11 @@ void register_bench_resnet(CLI::App* bench) {
     }
     nlohmann::json torch = nlohmann::json{{"error", "skipped (--no-torch)"}};
     if (!a.no_torch)
-      torch = run_python_twin(a.torch_script,
-                              {"--threads", std::to_string(num_threads()), "--device", device_name(device),
-                               "--batch", std::to_string(a.batch), "--size", std::to_string(a.size), "--steps",
-                               std::to_string(a.steps), "--dim", std::to_string(a.dim), "--infer-model",
-                               a.infer_model, "--train-model", a.train_model});
+      torch = run_python_twin(
+          a.torch_script,
+          {"--threads", std::to_string(num_threads()), "--device", device_name(device), "--batch",
+           std::to_string(a.batch), "--size", std::to_string(a.size), "--steps", std::to_string(a.steps),
+           "--dim", std::to_string(a.dim), "--infer-model", a.infer_model, "--train-model", a.train_model});
     if (torch.contains("inference")) {
       r["pytorch"] = torch;
       for (const char* what : {"inference", "training"}) {
@@ -147,8 +155,9 @@ void register_bench_resnet(CLI::App* bench) {
       return;
     }
     std::printf("ResNet, batch %lld, %lld x %lld, %s, %d threads; CPU kernels: %s\n",
-                static_cast<long long>(a.batch), static_cast<long long>(a.size), static_cast<long long>(a.size),
-                device_name(device), num_threads(), r["isa"].get<std::string>().c_str());
+                static_cast<long long>(a.batch), static_cast<long long>(a.size),
+                static_cast<long long>(a.size), device_name(device), num_threads(),
+                r["isa"].get<std::string>().c_str());
     for (const char* what : {"inference", "training"}) {
       const auto& e = r[what];
       std::printf("  %-9s %-9s prism fast %7.1f img/s, exact %7.1f img/s", what,
@@ -157,7 +166,8 @@ void register_bench_resnet(CLI::App* bench) {
       if (e.contains("ratio_vs_pytorch"))
         std::printf("; pytorch %7.1f img/s, ratio fast %.2f, exact %.2f\n",
                     r["pytorch"][what]["images_per_second"].get<double>(),
-                    e["ratio_vs_pytorch"]["fast"].get<double>(), e["ratio_vs_pytorch"]["exact"].get<double>());
+                    e["ratio_vs_pytorch"]["fast"].get<double>(),
+                    e["ratio_vs_pytorch"]["exact"].get<double>());
       else
         std::printf("\n");
     }

@@ -103,7 +103,8 @@ std::array<StepTiming, 2> time_training_steps(const BenchTrainArgs& a, DeviceTyp
   auto data = std::make_shared<SyntheticImages>(a.instances, rng);
   TrainingRun run(bench_config(a), data, device);
   if (dml::MemoryBank* bank = run.memory()) {  // a full memory of random unit embeddings, labels 0..9
-    Tensor m = l2_normalize(Tensor::from_vector({a.memory, a.dim}, uniform_floats(a.memory * a.dim, rng, -1, 1)));
+    Tensor m =
+        l2_normalize(Tensor::from_vector({a.memory, a.dim}, uniform_floats(a.memory * a.dim, rng, -1, 1)));
     std::vector<int32_t> ml(a.memory);
     std::vector<int64_t> idx(a.memory);
     for (int64_t i = 0; i < a.memory; ++i) ml[i] = static_cast<int32_t>(rng.below(kBenchClasses)), idx[i] = i;
@@ -170,11 +171,11 @@ nlohmann::ordered_json breakdown_json(const StepTiming& t) {
 
 // The PyTorch twin of this step (tests/reference/bench_torch.py), run as run_python_twin does.
 nlohmann::json run_torch(const BenchTrainArgs& a, DeviceType device) {
-  return run_python_twin(a.torch_script,
-                         {"--threads", std::to_string(num_threads()), "--device", device_name(device), "--batch",
-                          std::to_string(a.batch), "--instances", std::to_string(a.instances), "--steps",
-                          std::to_string(a.steps), "--dim", std::to_string(a.dim), "--memory",
-                          std::to_string(a.memory)});
+  return run_python_twin(
+      a.torch_script,
+      {"--threads", std::to_string(num_threads()), "--device", device_name(device), "--batch",
+       std::to_string(a.batch), "--instances", std::to_string(a.instances), "--steps",
+       std::to_string(a.steps), "--dim", std::to_string(a.dim), "--memory", std::to_string(a.memory)});
 }
 
 }  // namespace

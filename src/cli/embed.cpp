@@ -37,11 +37,10 @@ void embed_split(nn::Module& model, const Config& c, DeviceType device, const Da
     std::snprintf(buf, sizeof buf, "%.1f img/s", s > 0 ? static_cast<double>(done) / s : 0.0);
     return std::string(buf);
   };
-  const Tensor features =
-      embed_dataset(model, data, c.data.test_batchsize, static_cast<uint64_t>(c.seed), device,
-                    EmbedOutput::backbone_features, [&](int64_t done, int64_t) {
-                      if (!quiet) progress.update(done, rate(done));
-                    });
+  const Tensor features = embed_dataset(model, data, c.data.test_batchsize, static_cast<uint64_t>(c.seed),
+                                        device, EmbedOutput::backbone_features, [&](int64_t done, int64_t) {
+                                          if (!quiet) progress.update(done, rate(done));
+                                        });
   if (!quiet) progress.finish(rate(data.size()));
   std::vector<int32_t> labels;
   labels.reserve(data.labels().size());

@@ -11,7 +11,8 @@ namespace {
 class Scratch {
  public:
   Scratch(Backend& be, int64_t floats)
-      : be_(be), bytes_(static_cast<size_t>(floats) * sizeof(float)),
+      : be_(be),
+        bytes_(static_cast<size_t>(floats) * sizeof(float)),
         p_(static_cast<float*>(be.alloc(bytes_))) {}
   ~Scratch() { be_.dealloc(p_, bytes_); }
   Scratch(const Scratch&) = delete;

@@ -94,7 +94,6 @@ std::shared_ptr<nn::Module> build_model(const Config& config, const Dataset& tra
   return model;
 }
 
-
 TrainingRun::TrainingRun(const Config& config, DatasetPtr train_set, DeviceType device)
     : config_(config), device_(device), train_set_(std::move(train_set)) {
   if (!train_set_) throw Error("TrainingRun: no training set");
