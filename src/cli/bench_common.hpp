@@ -7,6 +7,11 @@
 
 #include "prism/core/random.hpp"
 
+// Where the twin scripts live (tests/reference/…): the source tree, as CMake passes it.
+#ifndef PRISM_SOURCE_DIR
+#define PRISM_SOURCE_DIR "."
+#endif
+
 namespace prism::cli {
 
 // Runs argv[0] with the arguments, standard output and error captured into *output; returns the exit status

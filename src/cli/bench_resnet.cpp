@@ -20,10 +20,6 @@
 #include "prism/nn/models.hpp"
 #include "prism/nn/optim.hpp"
 
-#ifndef PRISM_SOURCE_DIR
-#define PRISM_SOURCE_DIR "."
-#endif
-
 namespace prism::cli {
 
 namespace {

@@ -24,10 +24,6 @@
 #include "prism/dml/methods.hpp"
 #include "prism/train/run.hpp"
 
-#ifndef PRISM_SOURCE_DIR
-#define PRISM_SOURCE_DIR "."
-#endif
-
 namespace prism::cli {
 
 namespace {
