@@ -167,7 +167,7 @@ void register_bench_resnet(CLI::App* bench) {
       else
         std::printf("\n");
     }
-    if (!r.contains("ratio_vs_pytorch") && r.contains("pytorch_error"))
+    if (r.contains("pytorch_error"))
       std::printf("  pytorch: %s\n", r["pytorch_error"].get<std::string>().c_str());
   });
 }
