@@ -21,10 +21,14 @@ foreach(obj IN LISTS objects)
     if(line MATCHES "^[0-9a-fA-F ]+ ([A-Za-z]) (.+)$")
       set(type "${CMAKE_MATCH_1}")
       set(sym "${CMAKE_MATCH_2}")
-      if(type MATCHES "^[WVvwui]$")
+      # Allowed in instrumented builds (-DPRISM_FUZZ=ON): type information (_ZTI/_ZTS, the function-type
+      # descriptors UBSan's -fsanitize=function emits), the same data in every variant, and the coverage
+      # sections' bounds (__start___sancov_*); both are data, so a merged copy is harmless. Code is not.
+      if(type MATCHES "^[WVvwui]$" AND NOT sym MATCHES "^(_ZT[IS]|__(start|stop)___sancov_)")
         message(FATAL_ERROR "${name}: weak/vague symbol '${sym}' (type ${type}) could merge across ISA variants")
       endif()
-      if(type STREQUAL "U" AND sym MATCHES "^_Z")
+      # (The C++ runtime's own type-info vtables, _ZTVN10__cxxabiv1..., are not another variant's code.)
+      if(type STREQUAL "U" AND sym MATCHES "^_Z" AND NOT sym MATCHES "^_ZTVN10__cxxabiv1")
         message(FATAL_ERROR "${name}: references the C++ symbol '${sym}', which may resolve to another variant's code")
       endif()
     endif()

@@ -22,8 +22,17 @@ BatchPrefetcher::~BatchPrefetcher() {
 }
 
 void BatchPrefetcher::submit(std::vector<int64_t> indices, uint64_t first_draw) {
-  std::packaged_task<Batch()> job([ds = dataset_, train = train_, seed = seed_, idx = std::move(indices),
-                                   first_draw] { return ds->load_batch(idx, train, seed, first_draw); });
+  std::packaged_task<Loaded()> job(
+      [ds = dataset_, train = train_, seed = seed_, idx = std::move(indices), first_draw] {
+        Loaded out;
+        try {
+          out.batch = ds->load_batch(idx, train, seed, first_draw);
+        } catch (const Error& e) {
+          out.error = e.what();
+          out.failed = true;
+        }
+        return out;
+      });
   results_.push_back(job.get_future());
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -34,14 +43,16 @@ void BatchPrefetcher::submit(std::vector<int64_t> indices, uint64_t first_draw) 
 
 Batch BatchPrefetcher::take() {
   if (results_.empty()) throw Error("BatchPrefetcher::take: no batch was submitted");
-  std::future<Batch> f = std::move(results_.front());
+  std::future<Loaded> f = std::move(results_.front());
   results_.pop_front();
-  return f.get();
+  Loaded loaded = f.get();
+  if (loaded.failed) throw Error(loaded.error);
+  return std::move(loaded.batch);
 }
 
 void BatchPrefetcher::run() {
   for (;;) {
-    std::packaged_task<Batch()> job;
+    std::packaged_task<Loaded()> job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [this] { return stop_ || !jobs_.empty(); });
@@ -49,7 +60,7 @@ void BatchPrefetcher::run() {
       job = std::move(jobs_.front());
       jobs_.pop_front();
     }
-    job();  // exceptions are stored in the future and rethrown by take()
+    job();  // a prism::Error comes back as Loaded::error, any other exception in the future
   }
 }
 
