@@ -584,6 +584,57 @@ TEST_CASE("image hardening: a header claiming gigapixels is refused before alloc
   CHECK_THAT(why, Contains("larger than the limit"));
 }
 
+TEST_CASE(
+    "npy hardening: an empty [0, D] float32 matrix reads as empty, with no copy through null (fuzz_npy)",
+    "[hardening][npy]") {
+  TempDir dir;
+  // Shape (0, 3) followed by stray bytes: the data is ignored; copying the zero needed bytes into an empty
+  // vector's null data pointer was undefined behaviour (UBSan: nonnull attribute of memcpy).
+  write_bytes(dir / "empty.npy", npy_with_shape("(0, 3)", 12));
+  const NpyMatrix m = read_npy_f32_matrix(dir / "empty.npy");
+  CHECK(m.rows == 0);
+  CHECK(m.cols == 3);
+  CHECK(m.values.empty());
+}
+
+TEST_CASE(
+    "image hardening: a BMP whose header says width 0 is rejected, not decoded to no pixels (fuzz_image)",
+    "[hardening][image]") {
+  TempDir dir;
+  // BITMAPFILEHEADER + BITMAPINFOHEADER: width 0, height 524288, 24 bits per pixel, uncompressed; stb_image 2.27
+  // returns a pixel buffer for it.
+  std::string bmp("BM", 2);
+  auto u32 = [&](uint32_t v) {
+    for (int b = 0; b < 4; ++b) bmp.push_back(static_cast<char>((v >> (8 * b)) & 0xff));
+  };
+  auto u16 = [&](uint16_t v) {
+    bmp.push_back(static_cast<char>(v & 0xff));
+    bmp.push_back(static_cast<char>(v >> 8));
+  };
+  u32(70);      // file size
+  u32(0);       // reserved
+  u32(54);      // pixel data offset
+  u32(40);      // info header size
+  u32(0);       // width
+  u32(524288);  // height
+  u16(1);       // planes
+  u16(24);      // bits per pixel
+  u32(0);       // BI_RGB
+  u32(16);      // image size
+  u32(2835);    // x pixels per metre
+  u32(2835);    // y pixels per metre
+  u32(0);       // palette colours
+  u32(0);       // important colours
+  bmp.append(16, '\xff');
+  REQUIRE_THROWS_WITH(
+      decode_image_memory(reinterpret_cast<const uint8_t*>(bmp.data()), bmp.size(), "zero.bmp"),
+      Contains("zero.bmp") && Contains("0x524288"));
+  write_bytes(dir / "zero.bmp", bmp);
+  std::string why;
+  CHECK(!probe_image_file(dir / "zero.bmp", nullptr, nullptr, &why));
+  CHECK(!why.empty());
+}
+
 // Defect 8 of the probe: Σ x² overflowed float for |x| ≳ 1e19 and such rows became 0.
 TEST_CASE("l2 normalise hardening: rows whose squared sum overflows float still get unit length",
           "[hardening]") {

@@ -130,6 +130,11 @@ Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& 
   std::unique_ptr<stbi_uc, void (*)(void*)> px(
       stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &c, 3), stbi_image_free);
   if (!px) throw Error("cannot decode image '" + name + "': " + decode_failure(bytes, size));
+  // stb_image returns pixels for a BMP whose header says width 0 (found by tests/fuzz/fuzz_image); an image
+  // with no pixels would reach the crops as an empty tensor.
+  if (w <= 0 || h <= 0)
+    throw Error("cannot decode image '" + name + "': the header says " + std::to_string(w) + "x" +
+                std::to_string(h) + " pixels");
   Image img;
   img.width = w;
   img.height = h;

@@ -267,7 +267,7 @@ NpyMatrix read_npy_f32_matrix(const std::string& path) {
   m.rows = a.shape[0];
   m.cols = a.shape.size() == 2 ? a.shape[1] : 1;
   m.values.resize(static_cast<size_t>(m.rows * m.cols));
-  std::memcpy(m.values.data(), a.data.data(), a.data.size());
+  if (!m.values.empty()) std::memcpy(m.values.data(), a.data.data(), m.values.size() * sizeof(float));
   for (size_t i = 0; i < m.values.size(); ++i)
     if (!std::isfinite(m.values[i]))
       throw Error(path + ": non-finite value at row " + std::to_string(i / m.cols) + ", column " +

@@ -51,8 +51,8 @@ class BatchPrefetcher {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<std::packaged_task<Loaded()>> jobs_;  // guarded by mutex_
-  std::deque<std::future<Loaded>> results_;       // touched only by the owning thread
-  bool stop_ = false;                             // guarded by mutex_
+  std::deque<std::future<Loaded>> results_;        // touched only by the owning thread
+  bool stop_ = false;                              // guarded by mutex_
   std::thread worker_;
 };
 
