@@ -34,20 +34,34 @@ inline std::vector<std::string> split_parts(const std::string& s, size_t parts) 
   return out;
 }
 
-// One directory per fuzzing process, reused by every input (files are overwritten, never accumulated).
+// One directory per fuzzing process, reused by every input (files are replaced, never accumulated). In
+// memory (/dev/shm) where there is one: on ext4, truncating a file that holds data makes close() start
+// writing it back to disk, and that alone held the file-writing targets to a few hundred inputs a second
+// (fuzz_idx: 515 → 4 276 exec/s with the directory in tmpfs).
+struct ScratchDir {
+  std::filesystem::path path;
+  ScratchDir() {
+    std::error_code ec;
+    const bool shm = std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0;
+    path = (shm ? std::filesystem::path("/dev/shm") : std::filesystem::temp_directory_path()) /
+           ("prism_fuzz_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(path);
+  }
+  ~ScratchDir() {  // libFuzzer exits through exit() at the end of a run, so this runs then
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
 inline const std::filesystem::path& scratch_dir() {
-  static const std::filesystem::path dir = [] {
-    auto p = std::filesystem::temp_directory_path() / ("prism_fuzz_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(p);
-    return p;
-  }();
-  return dir;
+  static const ScratchDir dir;
+  return dir.path;
 }
 
 inline std::string write_scratch(const std::string& name, const std::string& bytes) {
   const std::string path = (scratch_dir() / name).string();
-  std::ofstream(path, std::ios::binary | std::ios::trunc)
-      .write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  ::unlink(path.c_str());  // a new file rather than a truncated one (see scratch_dir)
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   return path;
 }
 
