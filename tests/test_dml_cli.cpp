@@ -13,6 +13,7 @@
 #include "prism/core/autograd.hpp"
 #include "prism/core/io.hpp"
 #include "prism/core/ops.hpp"
+#include "prism/data/image.hpp"
 #include "prism/data/list.hpp"
 #include "prism/data/npy.hpp"
 #include "prism/dml/metrics.hpp"
@@ -333,4 +334,43 @@ TEST_CASE("cli: prism bench resnet times inference and a training step in both m
   CHECK(j["pytorch_error"].get<std::string>().find("--no-torch") != std::string::npos);
   require_failure(dmltest::run_prism("bench resnet --size 8"), {"--size"});
   require_failure(dmltest::run_prism("bench resnet --train-model vgg16"), {"--train-model"});
+}
+
+TEST_CASE("cli: prism bench data times decode, transform and load_batch on generated JPEGs", "[cli][bench]") {
+  // Tiny: 4 JPEGs of 64 x 48 with the official transform, one pass each; no PyTorch.
+  TempDir tmp;
+  const std::string kept = tmp("kept");
+  const auto j =
+      parse_json(run_prism("bench data --images 4 --width 64 --height 48 --batch 3 --repeats 1 "
+                           "--no-torch --json --threads 1 --keep-dir " +
+                           kept + " 2>/dev/null"));
+  CHECK(j["images"] == 4);
+  CHECK(j["transform"]["crop"] == 224);
+  CHECK(j["mean_jpeg_kb"].get<double>() > 0);
+  for (const char* what : {"decode_ms", "transform_ms"}) {
+    INFO(what);
+    CHECK(j[what].get<double>() > 0);
+  }
+  CHECK(j["pipeline"]["images_per_second"].get<double>() > 0);
+  CHECK(j["pytorch"].is_null());
+  CHECK(!j.contains("ratio_vs_pytorch"));
+  // --keep-dir holds the images and the list the twin reads; they decode at the size asked for.
+  const auto list = read_image_list(kept + "/images.csv");
+  REQUIRE(list.size() == 4);
+  int w = 0, h = 0;
+  CHECK(probe_image_file(kept + "/" + list.paths[3], &w, &h));
+  CHECK((w == 64 && h == 48));
+
+  // Without --keep-dir the images go to a temporary directory that is gone afterwards.
+  const std::string scratch = tmp("scratch");
+  fs::create_directories(scratch);
+  parse_json(
+      dmltest::run_shell("TMPDIR=" + scratch + " \"" + PRISM_BINARY_PATH +
+                         "\" bench data --images 2 --width 32 --height 32 --repeats 1 --no-torch --json "
+                         "--threads 1 2>/dev/null"));
+  CHECK(fs::is_empty(scratch));
+
+  require_failure(run_prism("bench data --images 0"), {"--images"});
+  require_failure(run_prism("bench data --quality 101"), {"--quality"});
+  require_failure(run_prism("bench data --config " + tmp("missing.yaml")), {"--config"});
 }

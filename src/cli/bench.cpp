@@ -91,6 +91,7 @@ void register_bench(CLI::App& app) {
   register_bench_dml(bench);
   register_bench_train(bench);
   register_bench_resnet(bench);
+  register_bench_data(bench);
   auto* ops = bench->add_subcommand("ops", "SGEMM GFLOP/s and conv layer times, exact vs fast");
   static bool json = false;
   static std::string device = "cpu";

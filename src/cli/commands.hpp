@@ -32,6 +32,7 @@ void register_bench(CLI::App& app);
 void register_bench_dml(CLI::App* bench);     // bench_dml.cpp: `prism bench dml`
 void register_bench_train(CLI::App* bench);   // bench_train.cpp: `prism bench train`
 void register_bench_resnet(CLI::App* bench);  // bench_resnet.cpp: `prism bench resnet`
+void register_bench_data(CLI::App* bench);    // bench_data.cpp: `prism bench data`
 void register_eval(CLI::App& app);            // eval.cpp
 void register_select(CLI::App& app);          // select.cpp
 void register_noise(CLI::App& app);           // noise.cpp
