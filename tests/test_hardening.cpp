@@ -635,6 +635,68 @@ TEST_CASE(
   CHECK(!why.empty());
 }
 
+TEST_CASE(
+    "image hardening: a short BMP or TGA claiming millions of pixels is refused, not read as zeros "
+    "(fuzz_image)",
+    "[hardening][image]") {
+  TempDir dir;
+  // The 58 bytes of the fuzz_image timeout: BITMAPINFOHEADER, 14 614 530 x 2 pixels at 24 bits, uncompressed,
+  // 4 bytes of pixel data. Under the pixel limit, so stb_image read 87 MB past the end of the data as zeros
+  // (over 10 s under ASan).
+  const unsigned char bytes[] = {0x42, 0x4d, 0x46, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x36, 0x00,
+                                 0x00, 0x00, 0x28, 0x00, 0x00, 0x00, 0x02, 0x00, 0xdf, 0x00, 0x02, 0x00,
+                                 0x00, 0x00, 0x01, 0x00, 0x18, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00,
+                                 0x00, 0x00, 0x13, 0x0b, 0x00, 0x00, 0x13, 0x0b, 0x00, 0x00, 0x00, 0x00,
+                                 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x00};
+  const std::string bmp(reinterpret_cast<const char*>(bytes), sizeof bytes);
+  REQUIRE_THROWS_WITH(
+      decode_image_memory(reinterpret_cast<const uint8_t*>(bmp.data()), bmp.size(), "short.bmp"),
+      Contains("short.bmp") && Contains("truncated BMP") && Contains("14614530 x 2"));
+  write_bytes(dir / "short.bmp", bmp);
+  std::string why;
+  CHECK(!probe_image_file(dir / "short.bmp", nullptr, nullptr, &why));
+  CHECK_THAT(why, Contains("truncated BMP"));
+  // A run-length TGA (no magic number; stb's last guess) of 65496 x 224 at 16 bits in 18 + 16 bytes: the
+  // second timeout, 14.7 M one-pixel packets read from zeros.
+  std::string tga =
+      std::string("\x00\x00\x0a", 3) + std::string(9, '\0') + std::string("\xd8\xff\xe0\x00\x10\x00", 6);
+  tga.append(16, '\x01');
+  REQUIRE_THROWS_WITH(
+      decode_image_memory(reinterpret_cast<const uint8_t*>(tga.data()), tga.size(), "short.tga"),
+      Contains("short.tga") && Contains("truncated TGA") && Contains("65496 x 224"));
+  // A complete BMP of the same kind decodes: 2048 x 1024 (over the 2^20 pixels any file may claim), 6 MB.
+  std::string full = bmp.substr(0, 54);
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int b = 0; b < 4; ++b) full[at + b] = static_cast<char>((v >> (8 * b)) & 0xff);
+  };
+  put32(2, 54 + 2048 * 1024 * 3);  // file size
+  put32(18, 2048);                 // width
+  put32(22, 1024);                 // height
+  put32(34, 2048 * 1024 * 3);      // image size
+  full.append(size_t(2048) * 1024 * 3, '\x4d');
+  const Image back =
+      decode_image_memory(reinterpret_cast<const uint8_t*>(full.data()), full.size(), "full.bmp");
+  CHECK((back.width == 2048 && back.height == 1024));
+  CHECK(back.pixels[12345] == 0x4d);
+}
+
+TEST_CASE("image hardening: a corrupt JPEG whose DC predictor overflows decodes or fails with no UB (fuzz_image)",
+          "[hardening][image]") {
+  // fuzz_image's input: stb_image 2.27 multiplied the unbounded DC sum by the quantiser in int (UBSan: signed
+  // overflow at stb_image.h:2197). stb_impl.cpp is compiled with -fwrapv since; under the sanitizer build this
+  // test fails without it. The result of such a file is either garbage pixels or an error naming it.
+  const std::string path =
+      std::string(PRISM_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/regress-jpeg-dc-predictor-overflow.jpg";
+  const std::string bytes = prism::read_file(path);
+  REQUIRE(bytes.size() == 661);
+  try {
+    const Image img = decode_image_memory(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "dc.jpg");
+    CHECK(img.pixels.size() == static_cast<size_t>(img.width) * img.height * 3);
+  } catch (const prism::Error& e) {
+    CHECK_THAT(e.what(), Contains("dc.jpg"));
+  }
+}
+
 // Defect 8 of the probe: Σ x² overflowed float for |x| ≳ 1e19 and such rows became 0.
 TEST_CASE("l2 normalise hardening: rows whose squared sum overflows float still get unit length",
           "[hardening]") {

@@ -32,6 +32,7 @@ std::string magic_format(const uint8_t* b, size_t n) {
   if (n >= 8 && std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) return "PNG";
   if (n >= 6 && (std::memcmp(b, "GIF87a", 6) == 0 || std::memcmp(b, "GIF89a", 6) == 0)) return "GIF";
   if (n >= 2 && b[0] == 'B' && b[1] == 'M') return "BMP";
+  if (n >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) return "PNM";
   return "";
 }
 
@@ -95,6 +96,26 @@ std::string too_large(int w, int h) {
          " pixels is larger than the limit of " + std::to_string(kMaxPixels) + " pixels";
 }
 
+// stb_image decodes a short file as if zeros followed it, so a 58-byte BMP whose header claims 14 614 530 x 2
+// pixels (under kMaxPixels) made it read 87 MB of nothing, for seconds, and a 299-byte run-length TGA claiming
+// 65496 x 224 did the same (timeouts of tests/fuzz/fuzz_image under ASan). A header is therefore refused when
+// it claims more pixels than a file of this size could hold in its format at best (BMP: exactly; the others
+// with a margin of 2 to 16 over the best case of their coding), plus 2^20 pixels that any file may claim, so
+// no complete file is refused.
+double max_pixels_per_byte(const std::string& format) {
+  if (format == "BMP") return 8;      // stored uncompressed by the writers stb reads; down to 1 bit a pixel
+  if (format == "JPEG") return 4096;  // at best ~2 bits per 8 x 8 block (a flat grey JPEG): 256 a byte
+  if (format == "PNG") return 16384;  // deflate expands at most 1032 : 1, a pixel is at least 1 bit: 8256
+  if (format == "GIF") return 8192;   // LZW: a code of >= 9 bits stands for <= 4096 pixels: 3641
+  if (format == "PNM") return 2;      // binary P5 / P6: at least one byte a pixel
+  return 128;  // TGA (the one format stb accepts without a magic number): runs of <= 128 per >= 2 bytes
+}
+
+bool claims_more_than_fits(const std::string& format, int w, int h, size_t size) {
+  return static_cast<double>(w) * h >
+         max_pixels_per_byte(format) * static_cast<double>(size) + static_cast<double>(1 << 20);
+}
+
 // Why a file could not be decoded, naming its real format.
 std::string decode_failure(const uint8_t* b, size_t n) {
   const std::string format = magic_format(b, n);
@@ -125,8 +146,14 @@ Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& 
     throw Error("cannot decode image '" + name +
                 "': corrupt JPEG data (a Huffman table holds more than 256 codes)");
   int w = 0, h = 0, c = 0;
-  if (stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &c) && int64_t(w) * h > kMaxPixels)
-    throw Error("cannot decode image '" + name + "': " + too_large(w, h));
+  if (stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &c)) {
+    if (int64_t(w) * h > kMaxPixels) throw Error("cannot decode image '" + name + "': " + too_large(w, h));
+    const std::string magic = magic_format(bytes, size), format = magic.empty() ? "TGA" : magic;
+    if (claims_more_than_fits(format, w, h, size))
+      throw Error("cannot decode image '" + name + "': truncated " + format + " data (the header says " +
+                  std::to_string(w) + " x " + std::to_string(h) + " pixels, more than " +
+                  std::to_string(size) + " bytes can hold)");
+  }
   std::unique_ptr<stbi_uc, void (*)(void*)> px(
       stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &c, 3), stbi_image_free);
   if (!px) throw Error("cannot decode image '" + name + "': " + decode_failure(bytes, size));
@@ -284,14 +311,19 @@ Image flip_horizontal(const Image& img) {
   return out;
 }
 
-void image_to_chw(const Image& img, const std::vector<float>& mean, const std::vector<float>& std,
-                  float* out) {
+void image_to_chw(const Image& img, const std::vector<float>& mean, const std::vector<float>& std, float* out,
+                  bool bgr255) {
   const size_t plane = static_cast<size_t>(img.width) * img.height;
   for (int c = 0; c < img.channels; ++c) {
     const float m = mean.size() == 1 ? mean[0] : mean.at(c);
     const float s = std.size() == 1 ? std[0] : std.at(c);
     float* dst = out + c * plane;
-    for (size_t p = 0; p < plane; ++p) dst[p] = (img.pixels[p * img.channels + c] / 255.0f - m) / s;
+    if (bgr255) {  // output plane c holds source channel C−1−c, unscaled
+      const int src = img.channels - 1 - c;
+      for (size_t p = 0; p < plane; ++p) dst[p] = (float(img.pixels[p * img.channels + src]) - m) / s;
+    } else {
+      for (size_t p = 0; p < plane; ++p) dst[p] = (img.pixels[p * img.channels + c] / 255.0f - m) / s;
+    }
   }
 }
 

@@ -47,10 +47,11 @@ Image center_crop(const Image& img, int h, int w);
 
 Image flip_horizontal(const Image& img);
 
-// Writes (pixel / 255 - mean[c]) / std[c] as planar CHW floats into out[channels * height * width].
+// Writes (pixel / 255 - mean[c]) / std[c] as planar CHW floats into out[channels * height * width]; with
+// bgr255, plane c is (pixel of channel C−1−c − mean[c]) / std[c] (B, G, R at 0–255: BN-Inception's input).
 // mean/std hold one value per channel (a single value is used for every channel).
-void image_to_chw(const Image& img, const std::vector<float>& mean, const std::vector<float>& std,
-                  float* out);
+void image_to_chw(const Image& img, const std::vector<float>& mean, const std::vector<float>& std, float* out,
+                  bool bgr255 = false);
 
 // Encodes PNG bytes (stb_image_write), for fixtures and reports.
 std::string encode_png(const Image& img);
