@@ -320,17 +320,72 @@ TEST_CASE("tape: conv2d (input, weight, bias) over stride / padding variants", "
   }
 }
 
+TEST_CASE("tape: ceil-mode pooling as torch's on a worked 3 x 3 example", "[tape]") {
+  // x = 1..9 in a 3 x 3 plane, k 2, stride 2, ceil_mode: torch gives 2 x 2 outputs; the windows of the last row
+  // and column hang over the edge, and avg_pool2d divides by the part inside (count_include_pad, no padding).
+  const VecF x{1, 2, 3, 4, 5, 6, 7, 8, 9};
+  Tensor X = leaf({1, 1, 3, 3}, x);
+  const Tensor mx = prism::max_pool2d(X, 2, 2, 0, true), av = prism::avg_pool2d(X, 2, 2, 0, true);
+  CHECK(mx.shape() == Shape{1, 1, 2, 2});
+  CHECK(mx.to_vector() == std::vector<float>{5, 6, 8, 9});
+  CHECK(av.to_vector() == std::vector<float>{3, 4.5f, 7.5f, 9});
+  // Without ceil_mode the output is 1 x 1; with padding 1 and ceil_mode the windows stay 2 x 2 (the third
+  // would start in the right padding and is dropped, as torch drops it).
+  CHECK(prism::max_pool2d(X, 2, 2).shape() == Shape{1, 1, 1, 1});
+  CHECK(prism::max_pool2d(X, 2, 2, 1, true).shape() == Shape{1, 1, 2, 2});
+  // d avg / d x: each input gets 1 / (its window's divisor).
+  prism::run_backward(av, Tensor::from_vector({1, 1, 2, 2}, {1, 1, 1, 1}));
+  CHECK(X.grad().to_vector() == std::vector<float>{0.25f, 0.25f, 0.5f, 0.25f, 0.25f, 0.5f, 0.5f, 0.5f, 1});
+}
+
+TEST_CASE("tape: concat_channels copies the parts in order and slices the gradient back", "[tape]") {
+  prism::ScopedMode mode(generate_mode());
+  const int64_t N = 2, H = 3, W = 2;
+  const int64_t channels[] = {1, 3, 2};
+  std::vector<Tensor> parts;
+  std::vector<VecF> values;
+  for (int i = 0; i < 3; ++i) {
+    values.push_back(frand(N * channels[i] * H * W, -1, 1, 90 + i));
+    parts.push_back(leaf({N, channels[i], H, W}, values.back()));
+  }
+  Tensor Y = prism::concat_channels(parts);
+  REQUIRE(Y.shape() == Shape{N, 6, H, W});
+  const VecF y = Y.to_vector();
+  const VecF g = seed_backward(Y, 95);
+  for (int64_t n = 0; n < N; ++n) {
+    int64_t offset = 0;
+    for (int i = 0; i < 3; ++i) {
+      for (int64_t c = 0; c < channels[i]; ++c)
+        for (int64_t p = 0; p < H * W; ++p) {
+          const int64_t out = (n * 6 + offset + c) * H * W + p, in = (n * channels[i] + c) * H * W + p;
+          INFO("concat_channels [2,6,3,2] part " << i << ", n " << n << ", channel " << c << ", pixel " << p);
+          REQUIRE(y[static_cast<size_t>(out)] == values[static_cast<size_t>(i)][static_cast<size_t>(in)]);
+          REQUIRE(parts[static_cast<size_t>(i)].grad().to_vector()[static_cast<size_t>(in)] ==
+                  g[static_cast<size_t>(out)]);
+        }
+      offset += channels[i];
+    }
+  }
+  CHECK_THROWS_WITH(prism::concat_channels({parts[0], Tensor::zeros({N, 1, H + 1, W})}),
+                    Catch::Contains("concat_channels") && Catch::Contains("part 1"));
+  CHECK_THROWS_WITH(prism::concat_channels({}), Catch::Contains("at least one part"));
+}
+
 TEST_CASE("tape: max_pool2d, avg_pool2d, global_avg_pool", "[gradcheck][tape]") {
   prism::ScopedMode mode(generate_mode());
-  const Pool2dShape shapes[] = {{2, 3, 8, 8, 2, 2, 0}, {1, 2, 7, 7, 3, 2, 1}, {2, 1, 5, 4, 2, 2, 0}};
+  const Pool2dShape shapes[] = {{2, 3, 8, 8, 2, 2, 0},
+                                {1, 2, 7, 7, 3, 2, 1},
+                                {2, 1, 5, 4, 2, 2, 0},
+                                {1, 2, 8, 8, 3, 2, 0, true},
+                                {2, 1, 6, 6, 3, 2, 1, true}};
   for (const Pool2dShape& s : shapes) {
     std::ostringstream os;
     os << "[" << s.n << "," << s.c << "," << s.h << "," << s.w << "] k " << s.k << " stride " << s.stride
-       << " pad " << s.pad;
+       << " pad " << s.pad << (s.ceil ? " ceil" : "");
     const VecF x = frand(s.n * s.c * s.h * s.w, -1, 1, 80);
     {
       Tensor X = leaf({s.n, s.c, s.h, s.w}, x);
-      Tensor Y = prism::max_pool2d(X, s.k, s.stride, s.pad);
+      Tensor Y = prism::max_pool2d(X, s.k, s.stride, s.pad, s.ceil);
       const VecF g = seed_backward(Y, 81);
       std::vector<int32_t> arg;
       const VecF yf = ref::maxpool2d(x, s, &arg);
@@ -340,7 +395,7 @@ TEST_CASE("tape: max_pool2d, avg_pool2d, global_avg_pool", "[gradcheck][tape]") 
     }
     {
       Tensor X = leaf({s.n, s.c, s.h, s.w}, x);
-      Tensor Y = prism::avg_pool2d(X, s.k, s.stride, s.pad);
+      Tensor Y = prism::avg_pool2d(X, s.k, s.stride, s.pad, s.ceil);
       const VecF g = seed_backward(Y, 82);
       check_against("avg_pool2d " + os.str() + " forward", Y.to_vector(), ref::avgpool2d(x, s),
                     ref::avgpool2d(D(x), s));

@@ -73,8 +73,10 @@ TEST_CASE("cpu im2col/col2im equal the reference bodies bit for bit", "[referenc
 
 TEST_CASE("cpu max pool equals the reference bodies bit for bit", "[reference][pool]") {
   cpu::CpuBackend be;
-  const Pool2dShape shapes[] = {{2, 3, 8, 8, 2, 2, 0}, {1, 2, 9, 41, 2, 2, 0}, {3, 2, 28, 28, 2, 2, 0},
-                                {1, 2, 7, 9, 3, 2, 1}, {2, 1, 5, 5, 3, 1, 1},  {1, 1, 1, 1, 1, 1, 0}};
+  const Pool2dShape shapes[] = {{2, 3, 8, 8, 2, 2, 0},       {1, 2, 9, 41, 2, 2, 0},
+                                {3, 2, 28, 28, 2, 2, 0},     {1, 2, 7, 9, 3, 2, 1},
+                                {2, 1, 5, 5, 3, 1, 1},       {1, 1, 1, 1, 1, 1, 0},
+                                {1, 2, 8, 9, 3, 2, 0, true}, {1, 3, 7, 7, 2, 2, 0, true}};  // ceil_mode
   for (const Pool2dShape& s : shapes) {
     const int64_t in_n = s.n * s.c * s.h * s.w, out_n = s.n * s.c * s.oh() * s.ow();
     auto in = random_vector(in_n, 3);
@@ -87,7 +89,8 @@ TEST_CASE("cpu max pool equals the reference bodies bit for bit", "[reference][p
     for (int64_t o = 0; o < out_n; ++o) want[o] = kern::maxpool2d_one(in.data(), s, o, &want_arg[o]);
     const std::string shape = "N" + std::to_string(s.n) + " C" + std::to_string(s.c) + " " +
                               std::to_string(s.h) + "x" + std::to_string(s.w) + " k" + std::to_string(s.k) +
-                              " s" + std::to_string(s.stride) + " p" + std::to_string(s.pad);
+                              " s" + std::to_string(s.stride) + " p" + std::to_string(s.pad) +
+                              (s.ceil ? " ceil" : "");
     REQUIRE_BITWISE("maxpool2d_forward", shape, out, want);
     CHECK(arg == want_arg);
 

@@ -183,6 +183,19 @@ TEST_CASE("transform: deterministic by seed, flip mirrors exactly, normalisation
       REQUIRE(out[ch * 224 * 224 + p] == expect[ch]);
     }
   REQUIRE(unused.counter() == 0);  // the test transform draws nothing
+
+  // INPUT.MODE BGR (BN-Inception's input): planes B, G, R with values 0–255, then (v − mean) / std.
+  ImageTransformSpec bgr = test_spec;
+  bgr.bgr255 = true;
+  bgr.mean = {104, 117, 128};
+  bgr.std = {1, 1, 1};
+  transform_to_chw(testing::solid_image(300, 260, 10, 128, 255), bgr, false, unused, out.data());
+  const float expect_bgr[3] = {255.0f - 104, 128.0f - 117, 10.0f - 128};
+  for (int ch = 0; ch < 3; ++ch)
+    for (int p = 0; p < 224 * 224; p += 97) {
+      CAPTURE(ch, p);
+      REQUIRE(out[ch * 224 * 224 + p] == expect_bgr[ch]);
+    }
 }
 
 TEST_CASE("image list: missing and corrupt images are skipped and counted, or rejected", "[data]") {

@@ -116,7 +116,7 @@ std::string conv_name(const Conv2dShape& s, int64_t co, bool bias) {
 std::string pool_name(const char* op, const Pool2dShape& s) {
   std::ostringstream os;
   os << op << " x[" << s.n << "," << s.c << "," << s.h << "," << s.w << "] k " << s.k << " stride "
-     << s.stride << " pad " << s.pad;
+     << s.stride << " pad " << s.pad << (s.ceil ? " ceil" : "");
   return os.str();
 }
 
@@ -311,10 +311,13 @@ TEST_CASE("conv2d: im2col + GEMM equals the direct convolution bit for bit (floa
 
 TEST_CASE("gradcheck: max_pool2d and avg_pool2d (distinct inputs: no ties)", "[gradcheck]") {
   const Pool2dShape shapes[] = {
-      {2, 2, 6, 6, 2, 2, 0},  // fmnist-cnn's pool
-      {1, 2, 7, 7, 3, 2, 1},  // overlapping, padded, odd size
-      {1, 1, 5, 5, 3, 1, 1},  // stride 1: every input in up to 9 windows
-      {2, 1, 5, 4, 2, 2, 0},  // odd H: the last row is never read
+      {2, 2, 6, 6, 2, 2, 0},        // fmnist-cnn's pool
+      {1, 2, 7, 7, 3, 2, 1},        // overlapping, padded, odd size
+      {1, 1, 5, 5, 3, 1, 1},        // stride 1: every input in up to 9 windows
+      {2, 1, 5, 4, 2, 2, 0},        // odd H: the last row is never read
+      {1, 2, 8, 8, 3, 2, 0, true},  // ceil_mode: the last windows hang over the edge (avg divisor 6, 4)
+      {1, 1, 6, 6, 3, 2, 1, true},  // ceil_mode with padding
+      {2, 1, 5, 5, 2, 2, 1, true},  // ceil_mode: a window that would start in the right padding is dropped
   };
   for (const Pool2dShape& s : shapes) {
     const int64_t n_in = s.n * s.c * s.h * s.w;

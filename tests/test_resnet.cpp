@@ -1,6 +1,7 @@
-// ResNet embedders: architecture against torchvision's published sizes, the golden forward/gradients of
-// tests/reference/make_resnet_golden.py (torchvision resnet18 / resnet50, float64 reference) in both modes,
-// frozen batch norm, and the head's lr multiplier.
+// ResNet and BN-Inception embedders: architecture against torchvision's published sizes (and the BN-Inception
+// port's), the golden forward/gradients of tests/reference/make_resnet_golden.py (torchvision resnet18 /
+// resnet50) and make_bninception_golden.py (float64 references) in both modes, frozen batch norm, and the head's
+// lr multiplier.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "prism/core/ops.hpp"
 #include "prism/core/runtime.hpp"
 #include "prism/data/safetensors.hpp"
+#include "prism/nn/bninception.hpp"
 #include "prism/nn/models.hpp"
 #include "prism/nn/optim.hpp"
 #include "prism/nn/resnet.hpp"
@@ -27,6 +29,17 @@ const SafeTensors& resnet_golden() {
   static const SafeTensors file =
       read_safetensors(std::string(PRISM_TEST_DATA_DIR) + "/golden_resnet.safetensors");
   return file;
+}
+
+const SafeTensors& bninception_golden() {
+  static const SafeTensors file =
+      read_safetensors(std::string(PRISM_TEST_DATA_DIR) + "/golden_bninception.safetensors");
+  return file;
+}
+
+// The golden file holding `<net>.…` keys.
+const SafeTensors& golden_for(const std::string& key) {
+  return key.compare(0, 11, "bninception") == 0 ? bninception_golden() : resnet_golden();
 }
 
 std::vector<std::string> split_commas(const std::string& s) {
@@ -71,7 +84,7 @@ constexpr int64_t kSubset = 32;      // gradient elements recorded per parameter
 
 // Checks every parameter's gradient (norm and the recorded subset) against `<net>.<phase>.grad_*`.
 double check_gradients(nn::Module& net, const std::string& key) {
-  const SafeTensors& g = resnet_golden();
+  const SafeTensors& g = golden_for(key);
   const std::vector<double> norms = [&] {
     const StTensor& t = g.at(key + ".grad_norm");
     std::vector<double> v(static_cast<size_t>(t.numel()));
@@ -117,7 +130,7 @@ double check_gradients(nn::Module& net, const std::string& key) {
 }
 
 double check_features(const Tensor& got, const std::string& key) {
-  const SafeTensors& g = resnet_golden();
+  const SafeTensors& g = golden_for(key);
   const std::vector<int64_t> shape = g.at(key).shape;
   INFO(key << ": ours " << got.describe() << ", mode " << mode_name(mode()));
   REQUIRE(got.shape() == shape);
@@ -222,6 +235,70 @@ TEST_CASE("resnet: forward features and every gradient match torchvision (float6
   worst = std::max(worst, check_gradients(*net, arch + ".train"));
   if (verbose())
     std::printf("golden %s (train mode too), %s, mode %s: worst relative error %.3e\n", arch.c_str(),
+                device_name(dev), mode_name(m), worst);
+}
+
+TEST_CASE("bninception: the port's parameter count and names, ceil-mode grid sizes, 1024 features",
+          "[resnet][nn]") {
+  nn::ModelOptions o;
+  o.in_channels = 3;
+  o.embed_dim = 16;
+  auto net = nn::make_model("bninception", o);
+  // As the golden script's torch module (11 295 240 with the port's 1000-class last_linear, 1024·1000 + 1000).
+  CHECK(backbone_parameters(*net) == 10'270'240);
+  std::vector<std::string> ours;
+  for (const auto& [name, p] : net->named_parameters()) ours.push_back(name);
+  CHECK(ours.front() == "conv1_7x7_s2.weight");
+  CHECK(ours[2] == "conv1_7x7_s2_bn.weight");
+  CHECK(ours.back() == "fc.bias");
+  CHECK(net->named_buffers().back().first == "inception_5b_pool_proj_bn.running_var");
+  INFO("parameter names against the script's torch module");
+  CHECK(ours == split_commas(bninception_golden().meta("bninception.params")));
+  // 224² → 7² before the global pool, as the port's 7×7 average pool expects; 227 rounds up the same way.
+  net->eval();
+  NoGradGuard no_grad;
+  auto& inception = dynamic_cast<nn::BNInception&>(*net);
+  for (int64_t side : {224, 227}) {
+    const Tensor x = Tensor::from_vector({1, 3, side, side}, testing::closed_form_v(1, 3 * side * side));
+    const Tensor f = inception.features(x);
+    INFO("input " << side << "²");
+    CHECK(f.shape() == Shape{1, 1024});
+  }
+}
+
+TEST_CASE("bninception: forward features and frozen-BN gradients match torch (float64) within 1e-4",
+          "[resnet][golden]") {
+  const Mode m = GENERATE(Mode::exact, Mode::fast);
+  ScopedMode scoped(m);
+  const SafeTensors& g = bninception_golden();
+  const std::vector<int64_t> xs = g.get_i64("bninception.input_shape");
+  const DeviceType dev = default_device();
+  INFO("bninception, mode " << mode_name(m) << ", device " << device_name(dev) << ", input "
+                            << shape_string(xs));
+  nn::ModelOptions o;
+  o.in_channels = xs[1];
+  o.embed_dim = 16;
+  auto net = nn::make_model("bninception", o);
+  testing::load_closed_form_weights(*net);
+  net->to(dev);
+  auto& inception = dynamic_cast<nn::BNInception&>(*net);
+  const Tensor x = Tensor::from_vector(xs, testing::closed_form_v(5000, xs[0] * xs[1] * xs[2] * xs[3]), dev);
+  const Tensor R = Tensor::from_vector({xs[0], 16}, testing::closed_form_v(6000, xs[0] * 16), dev);
+  double worst = 0;
+  net->eval();
+  {
+    NoGradGuard no_grad;
+    worst = std::max(worst, check_features(inception.features(x), "bninception.eval.features"));
+  }
+  net->train();
+  nn::freeze_backbone_batch_norm(*net, true, false);
+  net->zero_grad();
+  sum(mul((*net)(x), R)).backward();
+  worst = std::max(worst, check_gradients(*net, "bninception.frozen"));
+  // Train mode at this batch is ill-conditioned in real arithmetic, as resnet50's (the script): not recorded.
+  CHECK(!g.has("bninception.train.features"));
+  if (verbose())
+    std::printf("golden bninception (eval, frozen BN), %s, mode %s: worst relative error %.3e\n",
                 device_name(dev), mode_name(m), worst);
 }
 

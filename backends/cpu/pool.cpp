@@ -14,7 +14,7 @@ namespace prism::cpu {
 
 void CpuBackend::maxpool2d_forward(float* out, int32_t* argmax, const float* in, const Pool2dShape& s) {
   const int64_t OH = s.oh(), OW = s.ow();
-  if (s.k == 2 && s.stride == 2 && s.pad == 0) {
+  if (s.k == 2 && s.stride == 2 && s.pad == 0 && !s.ceil) {
     // The common window: vectorised in the ISA variant chosen at run time (isa_kernels.inc), ~15× the scalar
     // loop below, whose short rows defeat auto-vectorisation.
     const IsaKernels& isa = isa_kernels();

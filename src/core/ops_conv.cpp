@@ -56,19 +56,19 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
 }
 
 namespace {
-Pool2dShape pool_shape(const Tensor& x, int64_t k, int64_t stride, int64_t pad, const char* op) {
+Pool2dShape pool_shape(const Tensor& x, int64_t k, int64_t stride, int64_t pad, bool ceil, const char* op) {
   require_f32(x, op, "x");
   require(x.dim() == 4, op, "needs [N, C, H, W], got " + x.describe());
   require(k >= 1 && stride >= 1 && pad >= 0 && pad * 2 <= k, op,
           "needs k >= 1, stride >= 1, 0 <= pad <= k/2");
-  Pool2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), k, stride, pad};
+  Pool2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), k, stride, pad, ceil};
   require(s.oh() > 0 && s.ow() > 0, op, "window larger than padded input " + x.describe());
   return s;
 }
 }  // namespace
 
-Tensor max_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad) {
-  const Pool2dShape s = pool_shape(x, k, stride, pad, "max_pool2d");
+Tensor max_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad, bool ceil_mode) {
+  const Pool2dShape s = pool_shape(x, k, stride, pad, ceil_mode, "max_pool2d");
   Tensor out = like(x, {s.n, s.c, s.oh(), s.ow()});
   Tensor argmax = Tensor::empty(out.shape(), DType::i32, x.device());
   x.backend_for(Op::maxpool2d_forward).maxpool2d_forward(out.data_f32(), argmax.data_i32(), x.data_f32(), s);
@@ -81,14 +81,70 @@ Tensor max_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad) {
   return out;
 }
 
-Tensor avg_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad) {
-  const Pool2dShape s = pool_shape(x, k, stride, pad, "avg_pool2d");
+Tensor avg_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad, bool ceil_mode) {
+  const Pool2dShape s = pool_shape(x, k, stride, pad, ceil_mode, "avg_pool2d");
   Tensor out = like(x, {s.n, s.c, s.oh(), s.ow()});
   x.backend_for(Op::avgpool2d_forward).avgpool2d_forward(out.data_f32(), x.data_f32(), s);
   record(out, "avg_pool2d", {x}, [s](const Tensor& g) {
     Tensor gx = like(g, {s.n, s.c, s.h, s.w});
     g.backend_for(Op::avgpool2d_backward).avgpool2d_backward(gx.data_f32(), g.data_f32(), s);
     return std::vector<Tensor>{gx};
+  });
+  return out;
+}
+
+Tensor concat_channels(const std::vector<Tensor>& parts) {
+  require(!parts.empty(), "concat_channels", "needs at least one part");
+  const Tensor& first = parts.front();
+  int64_t channels = 0;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const Tensor& p = parts[i];
+    require_f32(p, "concat_channels", "part");
+    require_same_device(first, p, "concat_channels");
+    require(p.dim() == 4 && p.size(0) == first.size(0) && p.size(2) == first.size(2) &&
+                p.size(3) == first.size(3),
+            "concat_channels",
+            "part " + std::to_string(i) + " is " + p.describe() + ", needs [N, ·, H, W] of part 0 " +
+                first.describe());
+    channels += p.size(1);
+  }
+  const int64_t N = first.size(0), H = first.size(2), W = first.size(3);
+  Tensor out = like(first, {N, channels, H, W});
+  // Part i's plane (n, c) is output plane (n, offset_i + c): one row of H·W each.
+  std::vector<Tensor> dst_rows, src_rows;
+  std::vector<int64_t> counts;
+  int64_t offset = 0;
+  for (const Tensor& p : parts) {
+    const int64_t C = p.size(1);
+    std::vector<int32_t> dst, src;
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t c = 0; c < C; ++c) {
+        dst.push_back(static_cast<int32_t>(n * channels + offset + c));
+        src.push_back(static_cast<int32_t>(n * C + c));
+      }
+    counts.push_back(N * C);
+    dst_rows.push_back(Tensor::from_vector_i32({N * C}, dst, first.device()));
+    src_rows.push_back(Tensor::from_vector_i32({N * C}, src, first.device()));
+    offset += C;
+  }
+  for (size_t i = 0; i < parts.size(); ++i)
+    if (counts[i] > 0)
+      out.backend_for(Op::copy_rows)
+          .copy_rows(out.data_f32(), dst_rows[i].data_i32(), parts[i].data_f32(), src_rows[i].data_i32(),
+                     counts[i], H * W);
+  std::vector<Shape> shapes;
+  for (const Tensor& p : parts) shapes.push_back(p.shape());
+  record(out, "concat_channels", parts, [dst_rows, src_rows, counts, shapes, H, W](const Tensor& g) {
+    std::vector<Tensor> grads;
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      Tensor gi = like(g, shapes[i]);
+      if (counts[i] > 0)
+        g.backend_for(Op::copy_rows)
+            .copy_rows(gi.data_f32(), src_rows[i].data_i32(), g.data_f32(), dst_rows[i].data_i32(), counts[i],
+                       H * W);
+      grads.push_back(gi);
+    }
+    return grads;
   });
   return out;
 }

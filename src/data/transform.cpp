@@ -74,7 +74,7 @@ Image transform_image(const Image& img, const ImageTransformSpec& spec, bool tra
 }
 
 void transform_to_chw(const Image& img, const ImageTransformSpec& spec, bool train, Rng& rng, float* out) {
-  image_to_chw(transform_image(img, spec, train, rng), spec.mean, spec.std, out);
+  image_to_chw(transform_image(img, spec, train, rng), spec.mean, spec.std, out, spec.bgr255);
 }
 
 }  // namespace prism

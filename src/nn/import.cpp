@@ -66,7 +66,7 @@ ImportReport import_weights(Module& model, const std::string& path) {
       ++report.ignored_counters;
       continue;
     }
-    if (is_head_parameter(name)) {
+    if (is_head_parameter(name) || starts_with(name, "last_linear.")) {  // a classifier, not our head
       ++report.dropped_head;
       continue;
     }
@@ -93,7 +93,7 @@ ImportReport import_weights(Module& model, const std::string& path) {
     throw Error(path + ": the weights do not fit " + model.repr() + " (" + std::to_string(missing.size()) +
                 " missing, " + std::to_string(unexpected.size()) + " unexpected, " +
                 std::to_string(misshaped.size()) + " mis-shaped, " + std::to_string(not_float.size()) +
-                " not floating point; fc.* and num_batches_tracked are ignored)" +
+                " not floating point; fc.*, last_linear.* and num_batches_tracked are ignored)" +
                 listing("missing", missing) + listing("unexpected", unexpected) +
                 listing("mis-shaped (file vs model)", misshaped) + listing("not floating point", not_float));
 

@@ -3,6 +3,7 @@
 #include "prism/nn/models.hpp"
 
 #include "prism/core/runtime.hpp"
+#include "prism/nn/bninception.hpp"
 #include "prism/nn/init.hpp"
 #include "prism/nn/layers.hpp"
 #include "prism/nn/resnet.hpp"
@@ -54,7 +55,7 @@ std::shared_ptr<Module> make_mlp(const ModelOptions& o) {
 }  // namespace
 
 std::vector<std::string> model_names() {
-  return {"fmnist-cnn", "mlp", "resnet18", "resnet34", "resnet50"};
+  return {"fmnist-cnn", "mlp", "resnet18", "resnet34", "resnet50", "bninception"};
 }
 
 std::shared_ptr<Module> make_model(const std::string& name, const ModelOptions& o) {
@@ -66,9 +67,11 @@ std::shared_ptr<Module> make_model(const std::string& name, const ModelOptions& 
     net = make_mlp(o);
   else if (name == "resnet18" || name == "resnet34" || name == "resnet50")
     net = std::make_shared<ResNet>(std::stoi(name.substr(6)), o.in_channels, o.embed_dim);
+  else if (name == "bninception")
+    net = std::make_shared<BNInception>(o.in_channels, o.embed_dim);
   else
     throw Error("make_model: unknown model '" + name +
-                "' (known: fmnist-cnn, mlp, resnet18, resnet34, resnet50)");
+                "' (known: fmnist-cnn, mlp, resnet18, resnet34, resnet50, bninception)");
   init_parameters(*net, o.seed);
   return net;
 }

@@ -3,6 +3,7 @@
 
 #include "prism/core/ops.hpp"
 #include "prism/core/runtime.hpp"
+#include "prism/nn/bninception.hpp"
 
 namespace prism::nn {
 
@@ -121,6 +122,7 @@ std::string ResNet::repr() const {
 
 Tensor embedder_features(Module& model, const Tensor& x) {
   if (auto* resnet = dynamic_cast<ResNet*>(&model)) return resnet->features(x);
+  if (auto* inception = dynamic_cast<BNInception*>(&model)) return inception->features(x);
   if (auto* seq = dynamic_cast<Sequential*>(&model)) {
     Tensor h = x;
     for (const auto& [name, child] : seq->children()) {

@@ -108,7 +108,7 @@ std::vector<ConfigKey> config_keys(Config& c) {
        {"skip", "error"},
        "list entries without a readable image"},
       {"DATA.PREFETCH", &c.data.prefetch, {}, "load the next batch on a worker thread"},
-      {"INPUT.MODE", &c.input.mode, {"RGB"}, "channel order"},
+      {"INPUT.MODE", &c.input.mode, {"RGB", "BGR"}, "channel order (BGR: 0-255 values, BN-Inception)"},
       {"INPUT.PIXEL_MEAN", &c.input.pixel_mean, {}, "per-channel mean ([] = dataset default)"},
       {"INPUT.PIXEL_STD", &c.input.pixel_std, {}, "per-channel std ([] = dataset default)"},
       {"INPUT.FLIP_PROB", &c.input.flip_prob, {}, "horizontal flip probability (train)"},

@@ -22,6 +22,7 @@ ImageTransformSpec image_transform_spec(const Config& c) {
   s.flip_prob = static_cast<float>(c.input.flip_prob);
   s.mean = c.resolved_mean();
   s.std = c.resolved_std();
+  s.bgr255 = c.input.mode == "BGR";
   return s;
 }
 

@@ -83,7 +83,7 @@ std::shared_ptr<nn::Module> build_model(const Config& config, const Dataset& tra
   std::shared_ptr<nn::Module> model = make_embedder(config, train_set);
   if (config.model.pretrain) {
     const nn::ImportReport imported = nn::import_weights(*model, config.model.pretrained_path);
-    std::fprintf(stderr, "imported %lld backbone tensors from %s (%lld fc.* entries dropped)\n",
+    std::fprintf(stderr, "imported %lld backbone tensors from %s (%lld classifier entries dropped)\n",
                  static_cast<long long>(imported.loaded), config.model.pretrained_path.c_str(),
                  static_cast<long long>(imported.dropped_head));
   }

@@ -41,9 +41,14 @@ Tensor sum_rows(const Tensor& x);  // [R, C] → [R], Σ over C
 // ---- convolution, pooling ---------------------------------------------------------------------------------
 // x[N, C, H, W], w[Co, C, KH, KW], b[Co] (may be undefined) → [N, Co, OH, OW].
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t pad);
-Tensor max_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad = 0);
-Tensor avg_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad = 0);
+// ceil_mode as torch's (Pool2dShape::ceil): the output size rounds up; avg_pool2d counts padding (torch's
+// count_include_pad = True) except past the bottom/right padding of a ceil-mode window.
+Tensor max_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad = 0, bool ceil_mode = false);
+Tensor avg_pool2d(const Tensor& x, int64_t k, int64_t stride, int64_t pad = 0, bool ceil_mode = false);
 Tensor global_avg_pool(const Tensor& x);  // [N, C, H, W] → [N, C]
+// [N, C_i, H, W] parts (one device, ≥ 1) → [N, Σ C_i, H, W] in the order given (torch.cat(parts, 1)); a copy
+// (rows of H·W through Backend::copy_rows), so bit-exact in every mode; the gradient is sliced back.
+Tensor concat_channels(const std::vector<Tensor>& parts);
 
 // ---- normalisation ----------------------------------------------------------------------------------------
 // Batch norm over axis 1 of [N, C] or [N, C, H, W]. Training: batch statistics, running stats updated in

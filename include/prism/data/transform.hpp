@@ -1,7 +1,7 @@
 // The official PRISM image transforms (torchvision semantics), configurable. Reference code.
 //   train: Resize(resize) (shorter side) → RandomResizedCrop(crop, scale, ratio) →
 //   RandomHorizontalFlip(flip_prob)
-//          → ToTensor → Normalize(mean, std)
+//          → ToTensor → Normalize(mean, std)          (bgr255: ToTensor · 255, channels reversed)
 //   test:  Resize(resize) → CenterCrop(crop) → ToTensor → Normalize(mean, std)
 // Every random choice comes from the Rng passed in (one Philox sub-stream per sample draw), so a sample's
 // augmentation depends only on (seed, draw id), never on which thread ran it.
@@ -21,7 +21,8 @@ struct ImageTransformSpec {
   float flip_prob = 0.5f;                                  // INPUT.FLIP_PROB
   std::vector<float> mean{0.485f, 0.456f, 0.406f};         // INPUT.PIXEL_MEAN (ImageNet)
   std::vector<float> std{0.229f, 0.224f, 0.225f};          // INPUT.PIXEL_STD (ImageNet)
-  void validate() const;                                   // throws naming the INPUT.* key
+  bool bgr255 = false;    // INPUT.MODE BGR: channels B, G, R with values 0–255 (not 0–1) before Normalize
+  void validate() const;  // throws naming the INPUT.* key
 };
 
 struct CropBox {

@@ -27,11 +27,21 @@ struct Conv2dShape {
   PRISM_HD int64_t ow() const { return (w + 2 * pad - kw) / stride + 1; }
 };
 
+// ceil: torch's ceil_mode — the output size rounds up, so a last window may hang over the bottom/right edge
+// (it still starts inside the input or its left/top padding); its taps there are skipped as padding is.
 struct Pool2dShape {
   int64_t n, c, h, w;
   int64_t k, stride, pad;
-  PRISM_HD int64_t oh() const { return (h + 2 * pad - k) / stride + 1; }
-  PRISM_HD int64_t ow() const { return (w + 2 * pad - k) / stride + 1; }
+  bool ceil = false;
+  PRISM_HD static int64_t out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, bool ceil) {
+    const int64_t span = in + 2 * pad - k;
+    if (!ceil) return span / stride + 1;
+    int64_t out = (span + stride - 1) / stride + 1;
+    if ((out - 1) * stride >= in + pad) --out;  // a window must start inside the input or its left padding
+    return out;
+  }
+  PRISM_HD int64_t oh() const { return out_size(h, k, stride, pad, ceil); }
+  PRISM_HD int64_t ow() const { return out_size(w, k, stride, pad, ceil); }
 };
 
 // Build with kern::adam_params (kernels/optim.hpp), which derives the last four fields on the host in double.

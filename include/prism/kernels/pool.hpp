@@ -70,7 +70,17 @@ PRISM_HD T maxpool2d_backward_one(const T* dout, const int32_t* argmax, const Po
   return total;
 }
 
-// Mean over the k×k window counting padding (torch's count_include_pad = True): Σ in order from 0, then ÷ k².
+// The divisor of output window (oh, ow) with padding counted (torch's count_include_pad = True): k² except
+// for a ceil-mode window that hangs past the bottom/right padding, which counts only the part inside it.
+PRISM_HD int64_t avgpool_divisor(const Pool2dShape& s, int64_t oh, int64_t ow) {
+  const int64_t y0 = oh * s.stride - s.pad, x0 = ow * s.stride - s.pad;
+  const int64_t y1 = y0 + s.k < s.h + s.pad ? y0 + s.k : s.h + s.pad;
+  const int64_t x1 = x0 + s.k < s.w + s.pad ? x0 + s.k : s.w + s.pad;
+  return (y1 - y0) * (x1 - x0);
+}
+
+// Mean over the k×k window counting padding (torch's count_include_pad = True): Σ in order from 0, then ÷ the
+// divisor (k², see avgpool_divisor).
 template <class T>
 PRISM_HD T avgpool2d_one(const T* in, const Pool2dShape& s, int64_t idx) {
   const int64_t OH = s.oh(), OW = s.ow();
@@ -83,7 +93,7 @@ PRISM_HD T avgpool2d_one(const T* in, const Pool2dShape& s, int64_t idx) {
       if (y < 0 || y >= s.h || x < 0 || x >= s.w) continue;
       total += p[y * s.w + x];
     }
-  return total / T(s.k * s.k);
+  return total / T(avgpool_divisor(s, oh, ow));
 }
 
 template <class T>
@@ -94,9 +104,15 @@ PRISM_HD T avgpool2d_backward_one(const T* dout, const Pool2dShape& s, int64_t i
   pool_windows(y, s.k, s.stride, s.pad, OH, &oh0, &oh1);
   pool_windows(x, s.k, s.stride, s.pad, OW, &ow0, &ow1);
   T total = T(0);
+  if (!s.ceil) {  // every divisor is k²: Σ dout, then one division
+    for (int64_t oh = oh0; oh <= oh1; ++oh)
+      for (int64_t ow = ow0; ow <= ow1; ++ow) total += dout[(plane * OH + oh) * OW + ow];
+    return total / T(s.k * s.k);
+  }
   for (int64_t oh = oh0; oh <= oh1; ++oh)
-    for (int64_t ow = ow0; ow <= ow1; ++ow) total += dout[(plane * OH + oh) * OW + ow];
-  return total / T(s.k * s.k);
+    for (int64_t ow = ow0; ow <= ow1; ++ow)
+      total += dout[(plane * OH + oh) * OW + ow] / T(avgpool_divisor(s, oh, ow));
+  return total;
 }
 
 }  // namespace prism::kern

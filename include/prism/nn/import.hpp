@@ -1,7 +1,7 @@
 // Weight import from safetensors files with torchvision / timm key names (reference code): a torchvision
 // state_dict saved with safetensors.torch.save_file, or timm's model.safetensors (timm's ResNet keys equal
 // torchvision's). Strict: every backbone parameter and buffer must be in the file with its shape, and nothing
-// else may be; the classifier `fc.*` (ImageNet's 1000 classes) is dropped, `*.num_batches_tracked` ignored, and
+// else may be; the classifier `fc.*` (ImageNet's 1000 classes; `last_linear.*` in BN-Inception ports) is dropped, `*.num_batches_tracked` ignored, and
 // one leading `module.` (DataParallel) or `model.` prefix removed. F32, F64, F16 and BF16 are converted to f32.
 #pragma once
 #include <cstdint>
@@ -14,7 +14,7 @@ namespace prism::nn {
 
 struct ImportReport {
   int64_t loaded = 0;             // tensors copied into the model
-  int64_t dropped_head = 0;       // fc.* entries of the file, not used
+  int64_t dropped_head = 0;       // fc.* / last_linear.* entries of the file, not used
   int64_t ignored_counters = 0;   // num_batches_tracked entries
   std::string stripped_prefix{};  // "module." / "model." when one was removed
 };

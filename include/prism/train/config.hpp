@@ -92,7 +92,7 @@ struct Config {
   } data;
 
   struct Input {
-    std::string mode = "RGB";          // INPUT.MODE (official): only RGB
+    std::string mode = "RGB";          // INPUT.MODE (official): RGB, or BGR (0–255, BN-Inception)
     std::vector<double> pixel_mean{};  // INPUT.PIXEL_MEAN (official): [] = dataset default (see below)
     std::vector<double> pixel_std{};   // INPUT.PIXEL_STD (official)
     double flip_prob = 0.5;            // INPUT.FLIP_PROB (official)
