@@ -680,8 +680,9 @@ TEST_CASE(
   CHECK(back.pixels[12345] == 0x4d);
 }
 
-TEST_CASE("image hardening: a corrupt JPEG whose DC predictor overflows decodes or fails with no UB (fuzz_image)",
-          "[hardening][image]") {
+TEST_CASE(
+    "image hardening: a corrupt JPEG whose DC predictor overflows decodes or fails with no UB (fuzz_image)",
+    "[hardening][image]") {
   // fuzz_image's input: stb_image 2.27 multiplied the unbounded DC sum by the quantiser in int (UBSan: signed
   // overflow at stb_image.h:2197). stb_impl.cpp is compiled with -fwrapv since; under the sanitizer build this
   // test fails without it. The result of such a file is either garbage pixels or an error naming it.
@@ -690,11 +691,42 @@ TEST_CASE("image hardening: a corrupt JPEG whose DC predictor overflows decodes 
   const std::string bytes = prism::read_file(path);
   REQUIRE(bytes.size() == 661);
   try {
-    const Image img = decode_image_memory(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "dc.jpg");
+    const Image img =
+        decode_image_memory(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "dc.jpg");
     CHECK(img.pixels.size() == static_cast<size_t>(img.width) * img.height * 3);
   } catch (const prism::Error& e) {
     CHECK_THAT(e.what(), Contains("dc.jpg"));
   }
+}
+
+TEST_CASE("image hardening: a PNG chunk claiming more bytes than the file has is refused (fuzz_image)",
+          "[hardening][image]") {
+  TempDir dir;
+  // A valid 4 x 3 PNG, then its first IDAT's length raised to 1 GB: stb_image 2.27 allocated 2 GB for such a
+  // file (fuzz_image's out-of-memory) before finding the data missing.
+  Image img;
+  img.width = 4;
+  img.height = 3;
+  img.pixels.assign(36, 200);
+  const std::string good = encode_png(img);
+  const size_t idat = good.find("IDAT");
+  REQUIRE(idat != std::string::npos);
+  std::string bad = good;
+  bad[idat - 4] = 0x40;  // length 0x40xxxxxx
+  REQUIRE_THROWS_WITH(
+      decode_image_memory(reinterpret_cast<const uint8_t*>(bad.data()), bad.size(), "big.png"),
+      Contains("big.png") && Contains("truncated PNG"));
+  write_bytes(dir / "big.png", bad);
+  std::string why;
+  CHECK(!probe_image_file(dir / "big.png", nullptr, nullptr, &why));
+  CHECK_THAT(why, Contains("truncated PNG"));
+  // The unmodified file still decodes, and so does one cut after its IEND chunk's CRC with junk appended.
+  CHECK(decode_image_memory(reinterpret_cast<const uint8_t*>(good.data()), good.size(), "good.png").width ==
+        4);
+  const std::string padded = good + std::string(7, '\0');
+  CHECK(
+      decode_image_memory(reinterpret_cast<const uint8_t*>(padded.data()), padded.size(), "pad.png").height ==
+      3);
 }
 
 // Defect 8 of the probe: Σ x² overflowed float for |x| ≳ 1e19 and such rows became 0.

@@ -86,6 +86,22 @@ bool jpeg_huffman_tables_ok(const uint8_t* b, size_t n) {
   return true;
 }
 
+// stb_image 2.27 grows its buffer of PNG image data to a chunk's declared length before reading it, so a
+// 187-byte file whose IDAT chunk claims 1 GB made it allocate 2 GB (an out-of-memory of tests/fuzz/fuzz_image).
+// This walks the chunks (length, type, data, CRC) up to IEND and returns false when one claims more bytes than
+// the file has left; a file that ends between chunks is left to stb, which reports it.
+bool png_chunks_fit(const uint8_t* b, size_t n) {
+  if (n < 8 || std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0) return true;
+  size_t i = 8;
+  while (i + 8 <= n) {
+    const size_t len = (size_t(b[i]) << 24) | (size_t(b[i + 1]) << 16) | (size_t(b[i + 2]) << 8) | b[i + 3];
+    if (len > n - i - 8 || n - i - 8 - len < 4) return false;  // data and CRC must be in the file
+    if (std::memcmp(b + i + 4, "IEND", 4) == 0) return true;
+    i += 12 + len;
+  }
+  return true;
+}
+
 // Images larger than this are refused before decoding: a header of a few bytes can claim 65535 x 65535
 // pixels, and stb_image would allocate gigabytes for it (found by tests/fuzz/fuzz_image). 2^25 pixels (33.5
 // MP) is far beyond the images of any metric-learning benchmark.
@@ -145,6 +161,9 @@ Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& 
   if (!jpeg_huffman_tables_ok(bytes, size))
     throw Error("cannot decode image '" + name +
                 "': corrupt JPEG data (a Huffman table holds more than 256 codes)");
+  if (!png_chunks_fit(bytes, size))
+    throw Error("cannot decode image '" + name +
+                "': truncated PNG data (a chunk claims more bytes than the file has left)");
   int w = 0, h = 0, c = 0;
   if (stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &c)) {
     if (int64_t(w) * h > kMaxPixels) throw Error("cannot decode image '" + name + "': " + too_large(w, h));
@@ -225,8 +244,25 @@ bool probe_image_file(const std::string& path, int* width, int* height, std::str
   } else {
     tail.clear();
   }
-  std::fclose(f);
   const std::string format = magic_format(magic, magic_n);
+  // A PNG's chunk lengths, walked with seeks (png_chunks_fit reads the same rule from memory): a bad one
+  // would only fail when the image is first loaded, mid-run.
+  bool chunks_fit = true;
+  if (format == "PNG" && size > 0) {
+    for (long at = 8; chunks_fit;) {
+      uint8_t head8[8];
+      if (std::fseek(f, at, SEEK_SET) != 0 || std::fread(head8, 1, 8, f) != 8) break;
+      const long len = (long(head8[0]) << 24) | (long(head8[1]) << 16) | (long(head8[2]) << 8) | head8[3];
+      chunks_fit = len <= size - at - 12;
+      if (std::memcmp(head8 + 4, "IEND", 4) == 0) break;
+      at += 12 + len;
+    }
+  }
+  std::fclose(f);
+  if (!chunks_fit) {
+    if (why) *why = "truncated PNG data (a chunk claims more bytes than the file has left)";
+    return false;
+  }
   if (!ok || w <= 0 || h <= 0) {
     if (why)
       *why = format.empty() ? "not a decodable image (" + stbi_reason() + ")"
@@ -235,6 +271,13 @@ bool probe_image_file(const std::string& path, int* width, int* height, std::str
   }
   if (int64_t(w) * h > kMaxPixels) {
     if (why) *why = too_large(w, h);
+    return false;
+  }
+  const std::string coded = format.empty() ? "TGA" : format;
+  if (claims_more_than_fits(coded, w, h, static_cast<size_t>(size > 0 ? size : 0))) {
+    if (why)
+      *why = "truncated " + coded + " data (the header says " + std::to_string(w) + " x " +
+             std::to_string(h) + " pixels, more than " + std::to_string(size) + " bytes can hold)";
     return false;
   }
   if (!has_format_trailer(format, tail)) {
