@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace prism::cli {
@@ -73,6 +74,21 @@ std::vector<float> uniform_floats(size_t n, Rng& rng, float lo, float hi) {
   std::vector<float> v(n);
   for (auto& x : v) x = rng.uniform(lo, hi);
   return v;
+}
+
+bool record_twin(nlohmann::ordered_json& r, const nlohmann::json& torch, const char* key) {
+  if (torch.contains(key)) {
+    r["pytorch"] = torch;
+    return true;
+  }
+  r["pytorch"] = nullptr;
+  r["pytorch_error"] = torch.value("error", "unknown");
+  return false;
+}
+
+bool print_json_report(const nlohmann::ordered_json& r, bool json) {
+  if (json) std::printf("%s\n", r.dump(2).c_str());
+  return json;
 }
 
 }  // namespace prism::cli

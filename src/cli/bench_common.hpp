@@ -23,6 +23,13 @@ int run_process(const std::vector<std::string>& argv, std::string* output);
 // the JSON object it printed last, with "python" added — or {"error": why}.
 nlohmann::json run_python_twin(const std::string& script, const std::vector<std::string>& args);
 
+// Puts the twin's result into the report r: r["pytorch"] = its JSON when it measured (holds `key`), else null
+// with r["pytorch_error"] = why; returns whether it measured (the caller then adds its ratios).
+bool record_twin(nlohmann::ordered_json& r, const nlohmann::json& torch, const char* key);
+
+// Prints r as one JSON object when `json` is set; returns whether it did (the text report is then skipped).
+bool print_json_report(const nlohmann::ordered_json& r, bool json);
+
 // n numbers uniform in [lo, hi) from rng: the benchmarks' synthetic inputs.
 std::vector<float> uniform_floats(size_t n, Rng& rng, float lo, float hi);
 

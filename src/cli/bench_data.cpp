@@ -208,22 +208,15 @@ void register_bench_data(CLI::App* bench) {
                            "--repeats", std::to_string(a.repeats), "--resize", std::to_string(spec.resize),
                            "--crop", std::to_string(spec.crop), "--scale-min", std::to_string(spec.scale_min),
                            "--scale-max", std::to_string(spec.scale_max)});
-    if (torch.contains("pipeline")) {
-      r["pytorch"] = torch;
+    if (record_twin(r, torch, "pipeline")) {
       r["ratio_vs_pytorch"] = {
           {"pipeline", r["pipeline"]["images_per_second"].get<double>() /
                            torch["pipeline"]["images_per_second"].get<double>()},
           // Per-image times: a ratio above 1 means prism is faster, as for the throughput.
           {"decode", torch["decode_ms"].get<double>() / r["decode_ms"].get<double>()},
           {"transform", torch["transform_ms"].get<double>() / r["transform_ms"].get<double>()}};
-    } else {
-      r["pytorch"] = nullptr;
-      r["pytorch_error"] = torch.value("error", "unknown");
     }
-    if (a.json) {
-      std::printf("%s\n", r.dump(2).c_str());
-      return;
-    }
+    if (print_json_report(r, a.json)) return;
     std::printf(
         "Image loading: %lld generated JPEGs %lld x %lld (quality %lld, %.0f KB mean); train transform "
         "Resize %d, "

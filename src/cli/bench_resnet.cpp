@@ -135,21 +135,14 @@ void register_bench_resnet(CLI::App* bench) {
           {"--threads", std::to_string(num_threads()), "--device", device_name(device), "--batch",
            std::to_string(a.batch), "--size", std::to_string(a.size), "--steps", std::to_string(a.steps),
            "--dim", std::to_string(a.dim), "--infer-model", a.infer_model, "--train-model", a.train_model});
-    if (torch.contains("inference")) {
-      r["pytorch"] = torch;
+    if (record_twin(r, torch, "inference")) {
       for (const char* what : {"inference", "training"}) {
         const double t = torch[what]["images_per_second"].get<double>();
         r[what]["ratio_vs_pytorch"] = {{"fast", r[what]["images_per_second"]["fast"].get<double>() / t},
                                        {"exact", r[what]["images_per_second"]["exact"].get<double>() / t}};
       }
-    } else {
-      r["pytorch"] = nullptr;
-      r["pytorch_error"] = torch.value("error", "unknown");
     }
-    if (a.json) {
-      std::printf("%s\n", r.dump(2).c_str());
-      return;
-    }
+    if (print_json_report(r, a.json)) return;
     std::printf("ResNet, batch %lld, %lld x %lld, %s, %d threads; CPU kernels: %s\n",
                 static_cast<long long>(a.batch), static_cast<long long>(a.size),
                 static_cast<long long>(a.size), device_name(device), num_threads(),

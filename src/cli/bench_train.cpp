@@ -217,18 +217,11 @@ void register_bench_train(CLI::App* bench) {
       r["breakdown"][mode_name(m)] = breakdown_json(timing[m == Mode::exact]);
     nlohmann::json torch =
         a.no_torch ? nlohmann::json{{"error", "skipped (--no-torch)"}} : run_torch(a, device);
-    if (torch.contains("images_per_second")) {
+    if (record_twin(r, torch, "images_per_second")) {
       const double t = torch["images_per_second"].get<double>();
-      r["pytorch"] = torch;
       r["ratio_vs_pytorch"] = {{"fast", ips[0] / t}, {"exact", ips[1] / t}};
-    } else {
-      r["pytorch"] = nullptr;
-      r["pytorch_error"] = torch.value("error", "unknown");
     }
-    if (a.json) {
-      std::printf("%s\n", r.dump(2).c_str());
-      return;
-    }
+    if (print_json_report(r, a.json)) return;
     std::printf("training step (TrainingRun::step, method %s), %s, batch %lld, %s, %d threads\n",
                 a.method.c_str(), a.model.c_str(), static_cast<long long>(a.batch), device_name(device),
                 num_threads());
