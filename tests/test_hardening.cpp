@@ -729,6 +729,58 @@ TEST_CASE("image hardening: a PNG chunk claiming more bytes than the file has is
       3);
 }
 
+TEST_CASE(
+    "image hardening: a top-down BMP (negative height) is sized as such by the checks and the probe "
+    "(fuzz_image)",
+    "[hardening][image]") {
+  TempDir dir;
+  // BITMAPINFOHEADER with height -3 (rows top to bottom): 4 x 3 pixels at 24 bits, rows of 12 bytes.
+  auto bmp_of = [](int32_t width, int32_t height, size_t pixel_bytes) {
+    std::string b("BM", 2);
+    auto u32 = [&](uint32_t v) {
+      for (int k = 0; k < 4; ++k) b.push_back(static_cast<char>((v >> (8 * k)) & 0xff));
+    };
+    auto u16 = [&](uint16_t v) {
+      b.push_back(static_cast<char>(v & 0xff));
+      b.push_back(static_cast<char>(v >> 8));
+    };
+    u32(static_cast<uint32_t>(54 + pixel_bytes));
+    u32(0);
+    u32(54);
+    u32(40);
+    u32(static_cast<uint32_t>(width));
+    u32(static_cast<uint32_t>(height));
+    u16(1);
+    u16(24);
+    u32(0);
+    u32(static_cast<uint32_t>(pixel_bytes));
+    u32(2835);
+    u32(2835);
+    u32(0);
+    u32(0);
+    b.append(pixel_bytes, '\x40');
+    return b;
+  };
+  // A complete one: decodes, and the probe (which rejected every top-down BMP as a bad header) accepts it.
+  const std::string good = bmp_of(4, -3, 36);
+  const Image img = decode_image_memory(reinterpret_cast<const uint8_t*>(good.data()), good.size(), "td.bmp");
+  CHECK((img.width == 4 && img.height == 3));
+  write_bytes(dir / "td.bmp", good);
+  int w = 0, h = 0;
+  std::string why;
+  CHECK(probe_image_file(dir / "td.bmp", &w, &h, &why));
+  CHECK((w == 4 && h == 3));
+  // fuzz_image's file: 186 x -65532 in 54 bytes passed the size checks as a negative pixel count and decoded
+  // 12 M pixels from zeros; now both decode and probe refuse it as truncated.
+  const std::string bad = bmp_of(186, -65532, 0);
+  CHECK_THROWS_WITH(
+      decode_image_memory(reinterpret_cast<const uint8_t*>(bad.data()), bad.size(), "short.bmp"),
+      Contains("truncated BMP") && Contains("186 x 65532"));
+  write_bytes(dir / "short.bmp", bad);
+  CHECK(!probe_image_file(dir / "short.bmp", nullptr, nullptr, &why));
+  CHECK_THAT(why, Contains("truncated BMP"));
+}
+
 // Defect 8 of the probe: Σ x² overflowed float for |x| ≳ 1e19 and such rows became 0.
 TEST_CASE("l2 normalise hardening: rows whose squared sum overflows float still get unit length",
           "[hardening]") {

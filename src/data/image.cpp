@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -102,6 +103,15 @@ bool png_chunks_fit(const uint8_t* b, size_t n) {
   return true;
 }
 
+// stb_image 2.27's info call reports a top-down BMP's height as negative (its header's sign), while decoding
+// returns the size itself; the size checks and the probe need the size (found by tests/fuzz/fuzz_image: a
+// 54-byte BMP of 186 x -65532 passed the checks, then decoded 12 M pixels from zeros, and the probe rejected
+// it as a bad header — as it did every top-down BMP). INT_MIN becomes INT_MAX, which the limit refuses.
+void absolute_size(int* w, int* h) {
+  for (int* v : {w, h})
+    if (*v < 0) *v = *v == INT_MIN ? INT_MAX : -*v;
+}
+
 // Images larger than this are refused before decoding: a header of a few bytes can claim 65535 x 65535
 // pixels, and stb_image would allocate gigabytes for it (found by tests/fuzz/fuzz_image). 2^25 pixels (33.5
 // MP) is far beyond the images of any metric-learning benchmark.
@@ -166,6 +176,7 @@ Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& 
                 "': truncated PNG data (a chunk claims more bytes than the file has left)");
   int w = 0, h = 0, c = 0;
   if (stbi_info_from_memory(bytes, static_cast<int>(size), &w, &h, &c)) {
+    absolute_size(&w, &h);
     if (int64_t(w) * h > kMaxPixels) throw Error("cannot decode image '" + name + "': " + too_large(w, h));
     const std::string magic = magic_format(bytes, size), format = magic.empty() ? "TGA" : magic;
     if (claims_more_than_fits(format, w, h, size))
@@ -229,6 +240,7 @@ bool probe_image_file(const std::string& path, int* width, int* height, std::str
   }
   int w = 0, h = 0, c = 0;
   const int ok = stbi_info_from_file(f, &w, &h, &c);
+  absolute_size(&w, &h);
   // The header alone passes for a truncated file; the format's end marker (or, failing that, a full decode)
   // tells, so that a damaged image is reported at start-up and not at the final evaluation.
   uint8_t magic[8] = {};
