@@ -781,6 +781,23 @@ TEST_CASE(
   CHECK_THAT(why, Contains("truncated BMP"));
 }
 
+TEST_CASE(
+    "image hardening: PNM is not decoded (stb 2.27's 16-bit PGM path overflowed its buffer, fuzz_image)",
+    "[hardening][image]") {
+  // fuzz_image's input, a P5 header with maxval 5535: stb_image 2.27 read past its pixel buffer (ASan). Its PNM
+  // decoder is compiled out, so such a file (and any PNM) is refused with the file named.
+  const std::string path =
+      std::string(PRISM_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_image/regress-pnm-16bit-overflow.pgm";
+  const std::string bytes = prism::read_file(path);
+  REQUIRE(bytes.compare(0, 2, "P5") == 0);
+  CHECK_THROWS_WITH(
+      decode_image_memory(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), "x.pgm"),
+      Contains("x.pgm") && Contains("not an image in a supported format"));
+  const std::string pgm = std::string("P5\n2 2\n255\n") + std::string("\x01\x02\x03\x04", 4);
+  CHECK_THROWS_WITH(decode_image_memory(reinterpret_cast<const uint8_t*>(pgm.data()), pgm.size(), "ok.pgm"),
+                    Contains("ok.pgm"));
+}
+
 // Defect 8 of the probe: Σ x² overflowed float for |x| ≳ 1e19 and such rows became 0.
 TEST_CASE("l2 normalise hardening: rows whose squared sum overflows float still get unit length",
           "[hardening]") {

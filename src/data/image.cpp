@@ -33,7 +33,6 @@ std::string magic_format(const uint8_t* b, size_t n) {
   if (n >= 8 && std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) == 0) return "PNG";
   if (n >= 6 && (std::memcmp(b, "GIF87a", 6) == 0 || std::memcmp(b, "GIF89a", 6) == 0)) return "GIF";
   if (n >= 2 && b[0] == 'B' && b[1] == 'M') return "BMP";
-  if (n >= 2 && b[0] == 'P' && (b[1] == '5' || b[1] == '6')) return "PNM";
   return "";
 }
 
@@ -133,7 +132,6 @@ double max_pixels_per_byte(const std::string& format) {
   if (format == "JPEG") return 4096;  // at best ~2 bits per 8 x 8 block (a flat grey JPEG): 256 a byte
   if (format == "PNG") return 16384;  // deflate expands at most 1032 : 1, a pixel is at least 1 bit: 8256
   if (format == "GIF") return 8192;   // LZW: a code of >= 9 bits stands for <= 4096 pixels: 3641
-  if (format == "PNM") return 2;      // binary P5 / P6: at least one byte a pixel
   return 128;  // TGA (the one format stb accepts without a magic number): runs of <= 128 per >= 2 bytes
 }
 

@@ -20,7 +20,7 @@ struct Image {
   }
 };
 
-// Decodes a file (JPEG, PNG, BMP, GIF, TGA, PNM…) to 3-channel RGB. Throws prism::Error naming the file and
+// Decodes a file (JPEG, PNG, BMP, GIF, TGA) to 3-channel RGB. Throws prism::Error naming the file and
 // stb_image's reason when it is missing or cannot be decoded (also for truncated data).
 Image decode_image_file(const std::string& path);
 Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& name);
