@@ -116,6 +116,12 @@ void absolute_size(int* w, int* h) {
 // MP) is far beyond the images of any metric-learning benchmark.
 constexpr int64_t kMaxPixels = int64_t(1) << 25;
 
+// Why a header is refused by claims_more_than_fits (decode and probe give the same reason).
+std::string more_than_fits(const std::string& format, int w, int h, size_t size) {
+  return "truncated " + format + " data (the header says " + std::to_string(w) + " x " + std::to_string(h) +
+         " pixels, more than " + std::to_string(size) + " bytes can hold)";
+}
+
 std::string too_large(int w, int h) {
   return "image of " + std::to_string(w) + " x " + std::to_string(h) +
          " pixels is larger than the limit of " + std::to_string(kMaxPixels) + " pixels";
@@ -178,9 +184,7 @@ Image decode_image_memory(const uint8_t* bytes, size_t size, const std::string& 
     if (int64_t(w) * h > kMaxPixels) throw Error("cannot decode image '" + name + "': " + too_large(w, h));
     const std::string magic = magic_format(bytes, size), format = magic.empty() ? "TGA" : magic;
     if (claims_more_than_fits(format, w, h, size))
-      throw Error("cannot decode image '" + name + "': truncated " + format + " data (the header says " +
-                  std::to_string(w) + " x " + std::to_string(h) + " pixels, more than " +
-                  std::to_string(size) + " bytes can hold)");
+      throw Error("cannot decode image '" + name + "': " + more_than_fits(format, w, h, size));
   }
   std::unique_ptr<stbi_uc, void (*)(void*)> px(
       stbi_load_from_memory(bytes, static_cast<int>(size), &w, &h, &c, 3), stbi_image_free);
@@ -285,9 +289,7 @@ bool probe_image_file(const std::string& path, int* width, int* height, std::str
   }
   const std::string coded = format.empty() ? "TGA" : format;
   if (claims_more_than_fits(coded, w, h, static_cast<size_t>(size > 0 ? size : 0))) {
-    if (why)
-      *why = "truncated " + coded + " data (the header says " + std::to_string(w) + " x " +
-             std::to_string(h) + " pixels, more than " + std::to_string(size) + " bytes can hold)";
+    if (why) *why = more_than_fits(coded, w, h, static_cast<size_t>(size > 0 ? size : 0));
     return false;
   }
   if (!has_format_trailer(format, tail)) {
