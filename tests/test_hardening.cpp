@@ -597,35 +597,42 @@ TEST_CASE(
   CHECK(m.values.empty());
 }
 
+// A BITMAPFILEHEADER + BITMAPINFOHEADER BMP, 24 bits per pixel, uncompressed, then pixel_bytes of 0x40 (a
+// negative height is a top-down BMP): the files the BMP hardening cases build.
+static std::string bmp_bytes(int32_t width, int32_t height, size_t pixel_bytes) {
+  std::string b("BM", 2);
+  auto u32 = [&](uint32_t v) {
+    for (int k = 0; k < 4; ++k) b.push_back(static_cast<char>((v >> (8 * k)) & 0xff));
+  };
+  auto u16 = [&](uint16_t v) {
+    b.push_back(static_cast<char>(v & 0xff));
+    b.push_back(static_cast<char>(v >> 8));
+  };
+  u32(static_cast<uint32_t>(54 + pixel_bytes));
+  u32(0);
+  u32(54);
+  u32(40);
+  u32(static_cast<uint32_t>(width));
+  u32(static_cast<uint32_t>(height));
+  u16(1);
+  u16(24);
+  u32(0);
+  u32(static_cast<uint32_t>(pixel_bytes));
+  u32(2835);
+  u32(2835);
+  u32(0);
+  u32(0);
+  b.append(pixel_bytes, '\x40');
+  return b;
+}
+
 TEST_CASE(
     "image hardening: a BMP whose header says width 0 is rejected, not decoded to no pixels (fuzz_image)",
     "[hardening][image]") {
   TempDir dir;
-  // BITMAPFILEHEADER + BITMAPINFOHEADER: width 0, height 524288, 24 bits per pixel, uncompressed; stb_image 2.27
-  // returns a pixel buffer for it.
-  std::string bmp("BM", 2);
-  auto u32 = [&](uint32_t v) {
-    for (int b = 0; b < 4; ++b) bmp.push_back(static_cast<char>((v >> (8 * b)) & 0xff));
-  };
-  auto u16 = [&](uint16_t v) {
-    bmp.push_back(static_cast<char>(v & 0xff));
-    bmp.push_back(static_cast<char>(v >> 8));
-  };
-  u32(70);      // file size
-  u32(0);       // reserved
-  u32(54);      // pixel data offset
-  u32(40);      // info header size
-  u32(0);       // width
-  u32(524288);  // height
-  u16(1);       // planes
-  u16(24);      // bits per pixel
-  u32(0);       // BI_RGB
-  u32(16);      // image size
-  u32(2835);    // x pixels per metre
-  u32(2835);    // y pixels per metre
-  u32(0);       // palette colours
-  u32(0);       // important colours
-  bmp.append(16, '\xff');
+  // Width 0, height 524288, 24 bits per pixel, uncompressed, 16 bytes of data: stb_image 2.27 returns a
+  // pixel buffer for it.
+  const std::string bmp = bmp_bytes(0, 524288, 16);
   REQUIRE_THROWS_WITH(
       decode_image_memory(reinterpret_cast<const uint8_t*>(bmp.data()), bmp.size(), "zero.bmp"),
       Contains("zero.bmp") && Contains("0x524288"));
@@ -735,34 +742,8 @@ TEST_CASE(
     "[hardening][image]") {
   TempDir dir;
   // BITMAPINFOHEADER with height -3 (rows top to bottom): 4 x 3 pixels at 24 bits, rows of 12 bytes.
-  auto bmp_of = [](int32_t width, int32_t height, size_t pixel_bytes) {
-    std::string b("BM", 2);
-    auto u32 = [&](uint32_t v) {
-      for (int k = 0; k < 4; ++k) b.push_back(static_cast<char>((v >> (8 * k)) & 0xff));
-    };
-    auto u16 = [&](uint16_t v) {
-      b.push_back(static_cast<char>(v & 0xff));
-      b.push_back(static_cast<char>(v >> 8));
-    };
-    u32(static_cast<uint32_t>(54 + pixel_bytes));
-    u32(0);
-    u32(54);
-    u32(40);
-    u32(static_cast<uint32_t>(width));
-    u32(static_cast<uint32_t>(height));
-    u16(1);
-    u16(24);
-    u32(0);
-    u32(static_cast<uint32_t>(pixel_bytes));
-    u32(2835);
-    u32(2835);
-    u32(0);
-    u32(0);
-    b.append(pixel_bytes, '\x40');
-    return b;
-  };
   // A complete one: decodes, and the probe (which rejected every top-down BMP as a bad header) accepts it.
-  const std::string good = bmp_of(4, -3, 36);
+  const std::string good = bmp_bytes(4, -3, 36);
   const Image img = decode_image_memory(reinterpret_cast<const uint8_t*>(good.data()), good.size(), "td.bmp");
   CHECK((img.width == 4 && img.height == 3));
   write_bytes(dir / "td.bmp", good);
@@ -772,7 +753,7 @@ TEST_CASE(
   CHECK((w == 4 && h == 3));
   // fuzz_image's file: 186 x -65532 in 54 bytes passed the size checks as a negative pixel count and decoded
   // 12 M pixels from zeros; now both decode and probe refuse it as truncated.
-  const std::string bad = bmp_of(186, -65532, 0);
+  const std::string bad = bmp_bytes(186, -65532, 0);
   CHECK_THROWS_WITH(
       decode_image_memory(reinterpret_cast<const uint8_t*>(bad.data()), bad.size(), "short.bmp"),
       Contains("truncated BMP") && Contains("186 x 65532"));
