@@ -84,4 +84,21 @@ inline Image solid_image(int w, int h, uint8_t r, uint8_t g, uint8_t b) {
   return img;
 }
 
+// A CUB-200-2011 layout folder (images.txt, image_class_labels.txt, images/<c>/<k>.png) of `classes` classes ×
+// `per_class` procedural 40 × 36 PNGs, ids and classes from 1; the ResNet end-to-end test and the ResNet
+// `prism check` tests read it with DATA.DATASET=cub, DATA.SPLIT=open (the first half of the classes train).
+inline void write_cub_folder(const std::filesystem::path& root, int classes, int per_class) {
+  std::string images, labels;
+  int id = 1;
+  for (int c = 1; c <= classes; ++c)
+    for (int i = 0; i < per_class; ++i, ++id) {
+      const std::string rel = std::to_string(c) + "/" + std::to_string(i) + ".png";
+      write_bytes((root / "images" / rel).string(), encode_png(pattern_image(40, 36, 17 * c + i)));
+      images += std::to_string(id) + " " + rel + "\n";
+      labels += std::to_string(id) + " " + std::to_string(c) + "\n";
+    }
+  write_bytes((root / "images.txt").string(), images);
+  write_bytes((root / "image_class_labels.txt").string(), labels);
+}
+
 }  // namespace prism::testing

@@ -11,8 +11,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
+#include "data_fixtures.hpp"
 #include "kernel_cases.hpp"
 #include "kernel_runner.hpp"
 #include "prism/core/ops.hpp"
@@ -210,4 +212,40 @@ TEST_CASE("prism check: 50 exact training steps on CPU and CUDA agree bit for bi
                           " check --method prism --steps 50 --set DATA.ROOT=" +
                           (root && *root ? root : "/usr/share/datasets/fashion-mnist") + " > /dev/null 2>&1";
   CHECK(std::system(cmd.c_str()) == 0);
+}
+
+// The pretrained-backbone networks through the trainer's own step, CPU against GPU, exact mode: 3 PRISM steps on
+// a generated 8-class CUB-layout folder at a 32-pixel crop (the flags docs/nn.md gives; the emulator runs the
+// resnet18 case in CI, tests/test_resnet_import.cpp). The whole state after each step must match bit for bit.
+TEST_CASE("prism check: resnet18, resnet50 and bninception on CPU and CUDA agree bit for bit", "[.cuda]") {
+  gpu();
+  const auto [model, tensors] =
+      GENERATE(std::pair<std::string, int>{"resnet18", 236}, std::pair<std::string, int>{"resnet50", 599},
+               std::pair<std::string, int>{"bninception", 982});
+  CAPTURE(model);
+  TempDir dir;
+  write_cub_folder(dir.path, 8, 4);
+  write_bytes(dir / "empty.yaml", "NAME: resnet-check\n");
+  const std::string json = dir / "check.json", log = dir / "check.log";
+  const std::string cmd =
+      std::string(PRISM_BINARY_PATH) + " check --config " + (dir / "empty.yaml") +
+      " --set DATA.DATASET=cub --set DATA.ROOT=" + dir.path.string() +
+      " --set DATA.SPLIT=open --set MODEL.NAME=" + model +
+      " --set MODEL.HEAD.DIM=8 --set INPUT.ORIGIN_SIZE=36 --set INPUT.CROP_SIZE=32 --set "
+      "DATA.TRAIN_BATCHSIZE=8"
+      " --set DATA.NUM_INSTANCES=2 --set DATA.TEST_BATCHSIZE=8 --set XBM.SIZE=16 --set DATA.PREFETCH=false"
+      " --method prism --steps 3 --target cuda --json > " +
+      json + " 2> " + log;
+  const int code = std::system(cmd.c_str());
+  const std::string out = read_bytes(json);
+  INFO(out << read_bytes(log));
+  const auto j = nlohmann::json::parse(out, nullptr, false);
+  REQUIRE(!j.is_discarded());  // exit 2 (no GPU) or a crash: the log above says which
+  // Read by tests/gpu/summarize.py.
+  std::printf("CUDA-CHECK %s: %s, %d tensors/step, %d steps%s\n", model.c_str(),
+              j["result"].get<std::string>().c_str(), j["tensors_per_step"].get<int>(), j["steps"].get<int>(),
+              j.contains("first_mismatch") ? (", first mismatch " + j["first_mismatch"].dump()).c_str() : "");
+  REQUIRE(code == 0);
+  CHECK(j["result"] == "match");
+  CHECK(j["tensors_per_step"] == tensors);
 }

@@ -1,9 +1,11 @@
 // Weight import (torchvision / timm safetensors names, prefixes, dtypes, strict errors), the pretrained and
 // fine-tuning config keys, and the end-to-end recipe on a generated CUB-layout folder: import → fine-tune
-// resnet18 → `prism embed` → train the head on the features (npy) → eval.
+// resnet18 → `prism embed` → train the head on the features (npy) → eval; resnet18 through `prism check` against
+// the CUDA launch emulator.
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -174,18 +176,7 @@ TEST_CASE("end to end: import, fine-tune resnet18, prism embed, train the head o
           "[resnet][cli]") {
   TempDir dir;
   // CUB-200-2011 layout: 8 classes × 4 procedural images; classes 1–4 train, 5–8 test.
-  std::string images, labels;
-  int id = 1;
-  for (int c = 1; c <= 8; ++c)
-    for (int i = 0; i < 4; ++i, ++id) {
-      const std::string rel = std::to_string(c) + "/" + std::to_string(i) + ".png";
-      std::filesystem::create_directories(dir.path / "images" / std::to_string(c));
-      testing::write_bytes(dir / ("images/" + rel), encode_png(testing::pattern_image(40, 36, 17 * c + i)));
-      images += std::to_string(id) + " " + rel + "\n";
-      labels += std::to_string(id) + " " + std::to_string(c) + "\n";
-    }
-  testing::write_bytes(dir / "images.txt", images);
-  testing::write_bytes(dir / "image_class_labels.txt", labels);
+  testing::write_cub_folder(dir.path, 8, 4);
   // "Pretrained" weights: a seeded resnet18 in torchvision's layout, with timm's "model." prefix.
   write_safetensors(dir / "resnet18.safetensors", torchvision_file(*small_resnet18(9), "model."));
 
@@ -232,4 +223,28 @@ TEST_CASE("end to end: import, fine-tune resnet18, prism embed, train the head o
   INFO(head.out);
   REQUIRE(head.code == 0);
   CHECK(std::filesystem::exists(dir.path / "head" / "summary.json"));
+}
+
+// The backbones through the trainer's own step on the CPU and on the CUDA launch emulator (the CUDA backend's
+// exact kernels run on the CPU): the whole state bit-identical after each of 3 PRISM steps with memory from
+// step 0. resnet18 covers the 7×7 stride-2 stem, the padded max-pool, the strided 1×1 downsampling convs and
+// the residual adds; the GPU runs the same check in tests/test_cuda.cpp, with resnet50 and bninception too.
+TEST_CASE("prism check: resnet18 on the CPU and on the CUDA launch emulator, bit-identical",
+          "[resnet][check][emulator]") {
+  TempDir dir;
+  testing::write_cub_folder(dir.path, 8, 4);
+  testing::write_bytes(dir / "empty.yaml", "NAME: resnet-check\n");
+  auto r = dmltest::run_prism(
+      "check --config " + (dir / "empty.yaml") +
+      " --set DATA.DATASET=cub --set DATA.ROOT=" + dir.path.string() +
+      " --set DATA.SPLIT=open --set MODEL.NAME=resnet18 --set MODEL.HEAD.DIM=8 --set INPUT.ORIGIN_SIZE=36"
+      " --set INPUT.CROP_SIZE=32 --set DATA.TRAIN_BATCHSIZE=8 --set DATA.NUM_INSTANCES=2"
+      " --set DATA.TEST_BATCHSIZE=8 --set XBM.SIZE=16 --set DATA.PREFETCH=false --method prism --steps 3"
+      " --target emulator --json");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  const auto j = nlohmann::json::parse(r.out.substr(r.out.find('{')));
+  CHECK(j["result"] == "match");
+  CHECK(j["target"] == "cuda (emulator on the cpu)");
+  CHECK(j["tensors_per_step"] == 236);
 }

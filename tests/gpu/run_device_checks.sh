@@ -5,8 +5,11 @@
 #      ar + tar where there is no dpkg),
 #   2. configures (sm_90 by default, -march=native) and builds prism + prism_tests against them,
 #   3. runs the [cuda] tests (tests/test_cuda.cpp: every case of the kernel case table bit for bit vs the CPU in
-#      exact mode and within its budget in fast mode, a conv net's forward/backward, the allocator, prism check),
-#      prism check (the trainer's step on the default config) --steps 50 --json, prism bench ops --device cuda/cpu --json and a PyTorch reference benchmark,
+#      exact mode and within its budget in fast mode, a conv net's forward/backward, the allocator, prism check on
+#      the default config and on resnet18 / resnet50 / bninception), prism check (the trainer's step on the default config)
+#      --steps 50 --json, prism bench ops --device cuda/cpu --json, prism bench train and prism bench resnet
+#      (resnet50 training step) --device cuda --json against PyTorch on the same GPU, and a PyTorch reference
+#      benchmark,
 #   4. prints a short table last. Logs and JSON go to $OUT (at most 8 files).
 # Every step fails loudly: the script stops at the first failed step, prints that step's log tail and exits non-zero.
 # Environment: OUT (log folder), PRISM_CUDA_ARCH (90), PRISM_JOBS (16), PRISM_DEVICE_STOP_AFTER (deps | configure |
@@ -126,8 +129,15 @@ log "prism bench ops --device cuda / cpu --json ..."
 "$PRISM" bench ops --device cuda --json >"$OUT/bench_cuda.json" 2>>"$OUT/cuda_tests.log" || bench_status=$?
 "$PRISM" bench ops --device cpu --json >"$OUT/bench_cpu.json" 2>>"$OUT/cuda_tests.log" || bench_status=$?
 log "prism bench train --device cuda --json (training step vs PyTorch on the same GPU) ..."
-"$PRISM" bench train --device cuda --steps 40 --json >"$OUT/bench_train_cuda.json" 2>>"$OUT/cuda_tests.log" ||
+"$PRISM" bench train --device cuda --steps 40 --json >"$BUILD/bench_train_cuda.json" 2>>"$OUT/cuda_tests.log" ||
   bench_status=$?
+log "prism bench resnet --device cuda --train-model resnet50 --json (vs PyTorch + cuDNN on the same GPU) ..."
+"$PRISM" bench resnet --device cuda --train-model resnet50 --steps 5 --json >"$BUILD/bench_resnet_cuda.json" \
+  2>>"$OUT/cuda_tests.log" || bench_status=$?
+# One file for both steps' benchmarks ($OUT brings back at most 8 files); a benchmark that printed nothing is null.
+step_json() { if [[ -s "$1" ]]; then cat "$1"; else echo null; fi; }
+printf '{"fmnist": %s, "resnet": %s}\n' "$(step_json "$BUILD/bench_train_cuda.json")" \
+  "$(step_json "$BUILD/bench_resnet_cuda.json")" >"$OUT/bench_steps_cuda.json"
 torch_status=0
 log "PyTorch reference benchmark ..."
 python3 "$ROOT/tests/gpu/torch_bench.py" >"$OUT/bench_torch.json" 2>>"$OUT/cuda_tests.log" || torch_status=$?

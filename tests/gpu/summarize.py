@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Summary table of tests/gpu/run_device_checks.sh, from the files it wrote under OUT: cuda_tests.log (the [cuda]
-tests' output with its CUDA-EXACT / CUDA-FAST lines), check.json, bench_cuda.json, bench_cpu.json, bench_torch.json.
+tests' output with its CUDA-EXACT / CUDA-FAST / CUDA-CHECK lines), check.json, bench_cuda.json, bench_cpu.json,
+bench_steps_cuda.json ({"fmnist": prism bench train, "resnet": prism bench resnet}), bench_torch.json.
 Usage: summarize.py OUT GPU_NAME CUDA_TESTS_EXIT CHECK_EXIT TORCH_EXIT SECONDS. Missing files are reported, not fatal."""
 import json, re, sys, os
 out, gpu, cuda_status, check_status, torch_status, seconds = sys.argv[1:]
@@ -32,6 +33,7 @@ def tests_part():
     m = re.findall(r"test cases: .*|All tests passed.*", log)
     print("[cuda] tests    :", "; ".join(m) if m else "no Catch2 summary", f"(exit {cuda_status})")
     for name in sorted(set(re.findall(r"^[0-9.]+ s: (.*)$", log, re.M)))[:12]: print("   ran:", name[:100])
+    for line in re.findall(r"^CUDA-CHECK .*$", log, re.M): print("backbone check  :", line[len("CUDA-CHECK "):][:140])
     fails = re.findall(r"^(.*FAILED.*)$", log, re.M)
     for line in fails[:6]: print("  ", line[:160])
 
@@ -63,7 +65,8 @@ def bench_part():
         tv = tl.get(k)
         print(f"                 {k:<22} {cl[k]['exact_ms']:8.3f} {cl[k]['fast_ms']:8.3f} {fmt(tv, '8.3f'):>8}")
     if "error" in bt: print("torch bench     : unavailable:", bt["error"], f"(exit {torch_status})")
-    tr = load("bench_train_cuda.json")
+    steps = load("bench_steps_cuda.json")
+    tr = steps.get("fmnist") or {"error": steps.get("error", "prism bench train printed nothing")}
     if "images_per_second" in tr:
         ips, pt = tr["images_per_second"], tr.get("pytorch") or {}
         ratio = tr.get("ratio_vs_pytorch") or {}
@@ -73,6 +76,17 @@ def bench_part():
         if tr.get("pytorch_error"): print("   pytorch:", tr["pytorch_error"][:150])
     else:
         print("train step      : FAILED:", str(tr.get("error", tr))[:150])
+    rn = steps.get("resnet") or {"error": steps.get("error", "prism bench resnet printed nothing")}
+    if "training" in rn:
+        pt = rn.get("pytorch") or {}
+        for what in ("inference", "training"):
+            e, ratio = rn[what], rn[what].get("ratio_vs_pytorch") or {}
+            print(f"{e['model'] + ' ' + what:<16}: img/s fast {e['images_per_second']['fast']:.0f}, exact"
+                  f" {e['images_per_second']['exact']:.0f}; pytorch {fmt((pt.get(what) or {}).get('images_per_second'), '.0f')}"
+                  f" (cuDNN {pt.get('cudnn')}) -> ratio fast {fmt(ratio.get('fast'), '.2f')}, exact {fmt(ratio.get('exact'), '.2f')}")
+        if rn.get("pytorch_error"): print("   pytorch:", rn["pytorch_error"][:150])
+    else:
+        print("resnet bench    : FAILED:", str(rn.get("error", rn))[:150])
 
 
 section("[cuda] tests", tests_part)

@@ -148,6 +148,7 @@ def main():
                       "training": {"model": args.train_model, "images_per_second": args.batch / t_train},
                       "torch": torch.__version__, "blas": blas.group(1) if blas else "unknown",
                       "onednn": torch.backends.mkldnn.is_available(), "threads": torch.get_num_threads(),
+                      "cudnn": torch.backends.cudnn.version() if dev.type == "cuda" else None,
                       "device": args.device}))
 
 
