@@ -198,28 +198,32 @@ struct Im2colByK {
   void pack(float* dst, int64_t kidx0, int64_t lanes, int64_t q0, int64_t qc, int64_t L) const {
     const Conv2dShape& s = g.s;
     int32_t off[kMaxLanes];  // lane l reads corner[off[l]] = in[n, c, y0 + dy, x0 + dx]
-    int64_t chan[kMaxLanes], dy[kMaxLanes], dx[kMaxLanes];
+    int32_t chan[kMaxLanes], dy[kMaxLanes], dx[kMaxLanes];
+    const bool offsets_fit = g.CHW <= INT32_MAX;  // the gathers' offsets are int32
     for (int64_t l = 0; l < lanes; ++l) {
       const int64_t kidx = kidx0 + l;
-      chan[l] = (kidx / g.KHW) * g.HW;
-      dy[l] = (kidx % g.KHW) / s.kw;
-      dx[l] = kidx % s.kw;
+      chan[l] = static_cast<int32_t>((kidx / g.KHW) * g.HW);
+      dy[l] = static_cast<int32_t>((kidx % g.KHW) / s.kw);
+      dx[l] = static_cast<int32_t>(kidx % s.kw);
       off[l] = static_cast<int32_t>(chan[l] + dy[l] * s.w + dx[l]);
     }
     const IsaKernels& isa = isa_kernels();
-    const bool offsets_fit = g.CHW <= INT32_MAX;  // the gather's offsets are int32
     int64_t n = q0 / g.P, p = q0 % g.P, oh = p / g.OW, ow = p % g.OW;
     for (int64_t t = 0; t < qc; ++t) {
       float* d = dst + t * L;
       const int64_t y0 = oh * s.stride - s.pad, x0 = ow * s.stride - s.pad;
       const float* image = in + n * g.CHW;
-      if (offsets_fit && y0 >= 0 && y0 + s.kh <= s.h && x0 >= 0 && x0 + s.kw <= s.w) {
-        isa.gather_f32(d, image + y0 * s.w + x0, off, lanes);
-      } else {
+      if (!offsets_fit) {
         for (int64_t l = 0; l < lanes; ++l) {
           const int64_t y = y0 + dy[l], x = x0 + dx[l];
-          d[l] = (y < 0 || y >= s.h || x < 0 || x >= s.w) ? 0.0f : image[chan[l] + y * s.w + x];
+          d[l] = (y < 0 || y >= s.h || x < 0 || x >= s.w) ? 0.0f
+                                                          : image[(kidx0 + l) / g.KHW * g.HW + y * s.w + x];
         }
+      } else if (y0 >= 0 && y0 + s.kh <= s.h && x0 >= 0 && x0 + s.kw <= s.w) {
+        isa.gather_f32(d, image + y0 * s.w + x0, off, lanes);
+      } else {
+        isa.gather_window_f32(d, image, chan, dy, dx, static_cast<int32_t>(y0), static_cast<int32_t>(x0),
+                              static_cast<int32_t>(s.h), static_cast<int32_t>(s.w), lanes);
       }
       if (lanes < L) std::fill(d + lanes, d + L, 0.0f);
       if (++ow == g.OW) {
@@ -237,20 +241,21 @@ struct GradByCo {
   const float* dout;
   int64_t co;
   void pack(float* dst, int64_t co0, int64_t lanes, int64_t q0, int64_t qc, int64_t L) const {
-    for (int64_t l = 0; l < lanes; ++l) {
-      int64_t n = q0 / g.P, p = q0 % g.P;
-      const float* plane = dout + (n * co + co0 + l) * g.P;
-      for (int64_t t = 0; t < qc; ++t) {
-        dst[t * L + l] = plane[p];
-        if (++p == g.P) {  // next image, same channel
-          p = 0;
-          plane += co * g.P;
-        }
-      }
+    const IsaKernels& isa = isa_kernels();
+    const float* rows[kMaxLanes];
+    int64_t n = q0 / g.P, p = q0 % g.P;
+    for (int64_t t = 0; t < qc;) {  // runs of q inside one image: each lane's run is contiguous there
+      const int64_t count = std::min(qc - t, g.P - p);
+      for (int64_t l = 0; l < lanes; ++l) rows[l] = dout + (n * co + co0 + l) * g.P + p;
+      isa.rows_to_lanes(dst + t * L, L, rows, lanes, count);
+      t += count;
+      p = 0;
+      ++n;
     }
-    for (int64_t l = lanes; l < L; ++l)
-      for (int64_t t = 0; t < qc; ++t) dst[t * L + l] = 0.0f;
+    for (int64_t t = 0; t < qc; ++t)
+      for (int64_t l = lanes; l < L; ++l) dst[t * L + l] = 0.0f;
   }
+  static constexpr int64_t kMaxLanes = 32;
 };
 
 // A packer over a strided matrix (w [Co, CKK] as A(co, kidx), or wᵀ as A(kidx, co) for the input gradient).

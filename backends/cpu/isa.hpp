@@ -37,6 +37,10 @@ struct IsaKernels {
   void (*copy_run)(float* dst, const float* src, int64_t n);
   // dst[i] = base[offsets[i]] for i < n (the vector gathers where the variant has them).
   void (*gather_f32)(float* dst, const float* base, const int32_t* offsets, int64_t n);
+  // dst[i] = image[chan[i] + y·w + x] with (y, x) = (y0 + dy[i], x0 + dx[i]) inside the h × w image, else 0:
+  // a window that overhangs the image border.
+  void (*gather_window_f32)(float* dst, const float* image, const int32_t* chan, const int32_t* dy,
+                            const int32_t* dx, int32_t y0, int32_t x0, int32_t h, int32_t w, int64_t n);
   // Batch norm over one plane, the maps of kernels/batchnorm.hpp: y = fma(gamma, (x − mean)·invstd, beta);
   // dx = k · fma(−x̂, dgamma, M·dy − dbeta).
   void (*bn_apply_plane)(float* y, const float* x, int64_t n, float mean, float invstd, float gamma,
@@ -54,6 +58,8 @@ struct IsaKernels {
   // dst[j·ld_dst + i] = src[i·ld_src + j] for one transpose_tile_size² tile (data movement only).
   int64_t transpose_tile_size;
   void (*transpose_tile)(float* dst, int64_t ld_dst, const float* src, int64_t ld_src);
+  // dst[t·L + l] = rows[l][t] for t < n, l < lanes: runs interleaved into a packed strip (data movement only).
+  void (*rows_to_lanes)(float* dst, int64_t L, const float* const* rows, int64_t lanes, int64_t n);
 };
 
 // The variants compiled into this binary (defined in isa_<name>.cpp).

@@ -16,13 +16,15 @@ const IsaKernels& isa_kernels_avx2() {
                             isa_avx2::fma_arrays,
                             isa_avx2::copy_run,
                             isa_avx2::gather_f32,
+                            isa_avx2::gather_window_f32,
                             isa_avx2::bn_apply_plane,
                             isa_avx2::bn_dx_plane,
                             isa_avx2::bn_chains,
                             isa_avx2::axpy_fma,
                             isa_avx2::maxpool2x2_plane,
                             isa_avx2::kTransposeTile,
-                            isa_avx2::transpose_tile};
+                            isa_avx2::transpose_tile,
+                            isa_avx2::rows_to_lanes};
   return k;
 }
 }  // namespace prism::cpu

@@ -22,13 +22,15 @@ const IsaKernels& isa_kernels_avx512() {
                             isa_avx512::fma_arrays,
                             isa_avx512::copy_run,
                             isa_avx512::gather_f32,
+                            isa_avx512::gather_window_f32,
                             isa_avx512::bn_apply_plane,
                             isa_avx512::bn_dx_plane,
                             isa_avx512::bn_chains,
                             isa_avx512::axpy_fma,
                             isa_avx512::maxpool2x2_plane,
                             isa_avx512::kTransposeTile,
-                            isa_avx512::transpose_tile};
+                            isa_avx512::transpose_tile,
+                            isa_avx512::rows_to_lanes};
   return k;
 }
 }  // namespace prism::cpu

@@ -24,13 +24,15 @@ const IsaKernels& isa_kernels_baseline() {
                             isa_baseline::fma_arrays,
                             isa_baseline::copy_run,
                             isa_baseline::gather_f32,
+                            isa_baseline::gather_window_f32,
                             isa_baseline::bn_apply_plane,
                             isa_baseline::bn_dx_plane,
                             isa_baseline::bn_chains,
                             isa_baseline::axpy_fma,
                             isa_baseline::maxpool2x2_plane,
                             isa_baseline::kTransposeTile,
-                            isa_baseline::transpose_tile};
+                            isa_baseline::transpose_tile,
+                            isa_baseline::rows_to_lanes};
   return k;
 }
 }  // namespace prism::cpu
