@@ -373,4 +373,25 @@ TEST_CASE("cli: prism bench data times decode, transform and load_batch on gener
   require_failure(run_prism("bench data --images 0"), {"--images"});
   require_failure(run_prism("bench data --quality 101"), {"--quality"});
   require_failure(run_prism("bench data --config " + tmp("missing.yaml")), {"--config"});
+  // The twin is told the config's whole Normalize input: BN-Inception's B, G, R at 0–255 and its mean / std
+  // (a stand-in twin, run by /bin/sh, echoes the arguments it was given).
+  const std::string twin = tmp("twin.sh");
+  write_text(twin,
+             "printf '{\"pipeline\": {\"images_per_second\": 1}, \"decode_ms\": 1, "
+             "\"transform_ms\": 1, \"args\": \"%s\"}\\n' \"$*\"\n");
+  const auto bgr = parse_json(dmltest::run_shell(
+      "PRISM_PYTHON=/bin/sh \"" + std::string(PRISM_BINARY_PATH) + "\" bench data --config " +
+      std::string(PRISM_SOURCE_DIR) +
+      "/data/configs/cars98n_bninception.yaml --images 2 --width 32 --height 32 --repeats 1 --json "
+      "--threads 1 --torch-script " +
+      twin + " 2>/dev/null"));
+  CHECK(bgr["transform"]["bgr255"] == true);
+  const std::string args = bgr["pytorch"]["args"].get<std::string>();
+  INFO(args);
+  CHECK(args.find("--bgr255") != std::string::npos);
+  CHECK(args.find("--mean 104,117,128") != std::string::npos);
+  CHECK(args.find("--std 1,1,1") != std::string::npos);
+
+  // Loading runs on the host: a device flag would be a promise the command does not keep.
+  require_failure(run_prism("bench data --device cuda"), {"--device"});
 }

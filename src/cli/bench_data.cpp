@@ -30,6 +30,17 @@ namespace prism::cli {
 
 namespace {
 
+// "m0,m1,m2" for the twin's --mean / --std: one value per RGB channel (a single value stands for all three).
+std::string per_channel_text(const std::vector<float>& v) {
+  std::string out;
+  for (size_t c = 0; c < 3; ++c) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v.size() == 1 ? v[0] : v.at(c)));
+    out += (c ? "," : "") + std::string(buf);
+  }
+  return out;
+}
+
 struct BenchDataArgs {
   int64_t images = 128, width = 500, height = 375, quality = 90, batch = 32, repeats = 3;
   std::string config, keep_dir,
@@ -121,9 +132,10 @@ void register_bench_data(CLI::App* bench) {
                   "The torchvision twin (tests/reference/bench_torch_data.py)");
   cmd->add_flag("--no-torch", a.no_torch, "Skip the torchvision comparison");
   cmd->add_flag("--json", a.json, "Print one JSON object on stdout");
-  add_runtime_options(cmd, a.runtime, false);
+  // Image loading runs on the host threads whatever the training device: no --device, no --mode.
+  add_runtime_options(cmd, a.runtime, /*with_mode=*/false, /*with_device=*/false);
   cmd->callback([] {
-    apply_runtime_options(a.runtime);
+    apply_thread_option(a.runtime);
     const Config config = a.config.empty() ? Config{} : load_config(a.config, {});
     const ImageTransformSpec spec = image_transform_spec(config);
     spec.validate();
@@ -166,7 +178,8 @@ void register_bench_data(CLI::App* bench) {
     r["batch"] = a.batch;
     r["threads"] = num_threads();
     r["transform"] = {
-        {"resize", spec.resize}, {"crop", spec.crop}, {"scale", {spec.scale_min, spec.scale_max}}};
+        {"resize", spec.resize}, {"crop", spec.crop}, {"scale", {spec.scale_min, spec.scale_max}},
+        {"mean", spec.mean},     {"std", spec.std},   {"bgr255", spec.bgr255}};
 
     // One thread: decode alone over every file, then the train transform alone on up to 32 decoded images.
     std::vector<std::string> paths;
@@ -201,13 +214,21 @@ void register_bench_data(CLI::App* bench) {
     r["pipeline"] = {{"images_per_second", static_cast<double>(a.images) / pass_s}};
 
     nlohmann::json torch = nlohmann::json{{"error", "skipped (--no-torch)"}};
-    if (!a.no_torch)
-      torch = run_python_twin(
-          a.torch_script, {"--dir", folder.dir.string(), "--list", (folder.dir / "images.csv").string(),
-                           "--threads", std::to_string(num_threads()), "--batch", std::to_string(a.batch),
-                           "--repeats", std::to_string(a.repeats), "--resize", std::to_string(spec.resize),
-                           "--crop", std::to_string(spec.crop), "--scale-min", std::to_string(spec.scale_min),
-                           "--scale-max", std::to_string(spec.scale_max)});
+    if (!a.no_torch) {
+      std::vector<std::string> args = {"--dir",       folder.dir.string(),
+                                       "--list",      (folder.dir / "images.csv").string(),
+                                       "--threads",   std::to_string(num_threads()),
+                                       "--batch",     std::to_string(a.batch),
+                                       "--repeats",   std::to_string(a.repeats),
+                                       "--resize",    std::to_string(spec.resize),
+                                       "--crop",      std::to_string(spec.crop),
+                                       "--scale-min", std::to_string(spec.scale_min),
+                                       "--scale-max", std::to_string(spec.scale_max),
+                                       "--mean",      per_channel_text(spec.mean),
+                                       "--std",       per_channel_text(spec.std)};
+      if (spec.bgr255) args.push_back("--bgr255");  // the same Normalize input as ours (INPUT.MODE BGR)
+      torch = run_python_twin(a.torch_script, args);
+    }
     if (record_twin(r, torch, "pipeline")) {
       r["ratio_vs_pytorch"] = {
           {"pipeline", r["pipeline"]["images_per_second"].get<double>() /

@@ -23,16 +23,23 @@ inline CLI::IsMember mode_choices() {
 }
 
 // with_mode = false for commands that run both modes themselves (benchmarks).
-inline void add_runtime_options(CLI::App* cmd, RuntimeOptions& o, bool with_mode = true) {
+inline void add_runtime_options(CLI::App* cmd, RuntimeOptions& o, bool with_mode = true,
+                                bool with_device = true) {
   // Validated here, so that a bad value is reported against the flag that was given.
-  cmd->add_option("--device", o.device, "cpu or cuda (default: $PRISM_DEVICE or cpu)")
-      ->check(device_choices());
+  if (with_device)
+    cmd->add_option("--device", o.device, "cpu or cuda (default: $PRISM_DEVICE or cpu)")
+        ->check(device_choices());
   if (with_mode)
     cmd->add_option("--mode", o.mode,
                     "Numeric mode: exact (bit-reproducible) or fast (default: $PRISM_MODE or exact)")
         ->check(mode_choices());
   cmd->add_option("--threads", o.threads, "Host threads, 0 = all (default: $PRISM_THREADS or all)")
       ->check(nonnegative_number());
+}
+
+// Sets the thread count alone (a command that computes on the host only: no device to check).
+inline void apply_thread_option(const RuntimeOptions& o) {
+  if (o.threads >= 0) set_num_threads(o.threads);
 }
 
 // Sets the mode and thread count; returns the device to compute on (checked to be available).

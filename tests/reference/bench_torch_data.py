@@ -4,13 +4,14 @@
 Reads the JPEGs prism generated (--dir, --list: "name,label" lines) and measures what prism measures:
   decode:    one process, PIL Image.open(path).convert("RGB") (pixels loaded), ms per image;
   transform: one process, the official train transform on already decoded images, ms per image:
-             Resize(resize) -> RandomResizedCrop(crop, scale) -> RandomHorizontalFlip -> ToTensor -> Normalize;
+             Resize(resize) -> RandomResizedCrop(crop, scale) -> RandomHorizontalFlip -> ToTensor
+             [-> B, G, R at 0-255 with --bgr255, BN-Inception's INPUT.MODE BGR] -> Normalize(--mean, --std);
   pipeline:  a DataLoader with --threads worker processes (persistent, batch --batch, collated tensors),
              images per second over whole passes (median of --repeats after one warm-up pass).
 Not needed by the product or CI: `prism bench data` runs it when torch and torchvision are importable.
 
 Usage: bench_torch_data.py --dir D --list L [--threads 2] [--batch 32] [--repeats 3] [--resize 256] [--crop 224]
-                           [--scale-min 0.2] [--scale-max 1.0]
+                           [--scale-min 0.2] [--scale-max 1.0] [--mean M,M,M] [--std S,S,S] [--bgr255]
 Prints one JSON line: {"decode_ms", "transform_ms", "pipeline": {"images_per_second", "workers"}, versions}.
 """
 import argparse
@@ -49,6 +50,9 @@ def main():
     p.add_argument("--crop", type=int, default=224)
     p.add_argument("--scale-min", type=float, default=0.2)
     p.add_argument("--scale-max", type=float, default=1.0)
+    p.add_argument("--mean", default="0.485,0.456,0.406")
+    p.add_argument("--std", default="0.229,0.224,0.225")
+    p.add_argument("--bgr255", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(1)  # the per-image work is PIL's; collation is a copy
 
@@ -64,7 +68,8 @@ def main():
         T.RandomResizedCrop(a.crop, scale=(a.scale_min, a.scale_max)),
         T.RandomHorizontalFlip(),
         T.ToTensor(),
-        T.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
+        *([T.Lambda(lambda x: x[[2, 1, 0]] * 255)] if a.bgr255 else []),
+        T.Normalize(mean=[float(v) for v in a.mean.split(",")], std=[float(v) for v in a.std.split(",")]),
     ])
 
     def decode(path):
@@ -96,6 +101,7 @@ def main():
         "decode_ms": 1000.0 * decode_s / len(paths),
         "transform_ms": 1000.0 * transform_s / len(decoded),
         "pipeline": {"images_per_second": len(paths) / pass_s, "workers": a.threads},
+        "normalize": {"mean": a.mean, "std": a.std, "bgr255": a.bgr255},
         "torch": torch.__version__, "torchvision": torchvision.__version__, "pil": PIL.__version__,
     }))
 
