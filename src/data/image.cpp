@@ -89,17 +89,29 @@ bool jpeg_huffman_tables_ok(const uint8_t* b, size_t n) {
 // stb_image 2.27 grows its buffer of PNG image data to a chunk's declared length before reading it, so a
 // 187-byte file whose IDAT chunk claims 1 GB made it allocate 2 GB (an out-of-memory of tests/fuzz/fuzz_image).
 // This walks the chunks (length, type, data, CRC) up to IEND and returns false when one claims more bytes than
-// the file has left; a file that ends between chunks is left to stb, which reports it.
-bool png_chunks_fit(const uint8_t* b, size_t n) {
-  if (n < 8 || std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0) return true;
-  size_t i = 8;
-  while (i + 8 <= n) {
-    const size_t len = (size_t(b[i]) << 24) | (size_t(b[i + 1]) << 16) | (size_t(b[i + 2]) << 8) | b[i + 3];
-    if (len > n - i - 8 || n - i - 8 - len < 4) return false;  // data and CRC must be in the file
-    if (std::memcmp(b + i + 4, "IEND", 4) == 0) return true;
-    i += 12 + len;
+// the file of `size` bytes has left; a file that ends between chunks is left to stb, which reports it.
+// read_head(at, head) reads the 8 bytes (length, type) at offset `at` and returns false where there are not 8:
+// from memory for decode, with seeks for the start-up probe — one rule for both.
+template <class ReadHead>
+bool png_chunk_lengths_fit(uint64_t size, ReadHead&& read_head) {
+  uint8_t head[8];
+  for (uint64_t at = 8; read_head(at, head);) {
+    const uint64_t len =
+        (uint64_t(head[0]) << 24) | (uint64_t(head[1]) << 16) | (uint64_t(head[2]) << 8) | head[3];
+    if (len > size - at - 8 || size - at - 8 - len < 4) return false;  // data and CRC must be in the file
+    if (std::memcmp(head + 4, "IEND", 4) == 0) return true;
+    at += 12 + len;
   }
   return true;
+}
+
+bool png_chunks_fit(const uint8_t* b, size_t n) {
+  if (n < 8 || std::memcmp(b, "\x89PNG\r\n\x1a\n", 8) != 0) return true;
+  return png_chunk_lengths_fit(n, [&](uint64_t at, uint8_t* head) {
+    if (at > n || n - at < 8) return false;
+    std::memcpy(head, b + at, 8);
+    return true;
+  });
 }
 
 // stb_image 2.27's info call reports a top-down BMP's height as negative (its header's sign), while decoding
@@ -259,19 +271,14 @@ bool probe_image_file(const std::string& path, int* width, int* height, std::str
     tail.clear();
   }
   const std::string format = magic_format(magic, magic_n);
-  // A PNG's chunk lengths, walked with seeks (png_chunks_fit reads the same rule from memory): a bad one
-  // would only fail when the image is first loaded, mid-run.
+  // A PNG's chunk lengths (the rule png_chunks_fit applies in memory), read with seeks: a bad one would only
+  // fail when the image is first loaded, mid-run.
   bool chunks_fit = true;
-  if (format == "PNG" && size > 0) {
-    for (long at = 8; chunks_fit;) {
-      uint8_t head8[8];
-      if (std::fseek(f, at, SEEK_SET) != 0 || std::fread(head8, 1, 8, f) != 8) break;
-      const long len = (long(head8[0]) << 24) | (long(head8[1]) << 16) | (long(head8[2]) << 8) | head8[3];
-      chunks_fit = len <= size - at - 12;
-      if (std::memcmp(head8 + 4, "IEND", 4) == 0) break;
-      at += 12 + len;
-    }
-  }
+  if (format == "PNG" && size > 0)
+    chunks_fit = png_chunk_lengths_fit(static_cast<uint64_t>(size), [&](uint64_t at, uint8_t* head) {
+      return at <= static_cast<uint64_t>(LONG_MAX) && std::fseek(f, static_cast<long>(at), SEEK_SET) == 0 &&
+             std::fread(head, 1, 8, f) == 8;
+    });
   std::fclose(f);
   if (!chunks_fit) {
     if (why) *why = "truncated PNG data (a chunk claims more bytes than the file has left)";
