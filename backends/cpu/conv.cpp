@@ -105,6 +105,25 @@ void col2im_image_transposed(float* image, const float* rows_t, int64_t ld, cons
   }
 }
 
+// col2im_image_transposed of a stride-1 conv, through `plane` [H + 2·pad, W + 2·pad] (scratch): each tap adds
+// its whole map into the padded plane, every output row one run (the ISA's add_run), and the plane's interior
+// is the channel's gradient. The interior pixels receive the same terms in the same order as there (the
+// border cells collect the terms that fell outside the image, and are dropped).
+void col2im_image_padded(float* image, const float* rows_t, int64_t ld, const Conv2dShape& s, float* plane) {
+  const int64_t OH = s.oh(), OW = s.ow(), HW = s.h * s.w, Wp = s.w + 2 * s.pad, Hp = s.h + 2 * s.pad;
+  const IsaKernels& isa = isa_kernels();
+  for (int64_t c = 0; c < s.c; ++c) {
+    std::fill_n(plane, Hp * Wp, 0.0f);
+    for (int64_t ky = s.kh - 1; ky >= 0; --ky)
+      for (int64_t kx = s.kw - 1; kx >= 0; --kx) {
+        const float* map = rows_t + ((c * s.kh + ky) * s.kw + kx) * ld;
+        for (int64_t oh = 0; oh < OH; ++oh) isa.add_run(plane + (oh + ky) * Wp + kx, map + oh * OW, OW);
+      }
+    for (int64_t y = 0; y < s.h; ++y)
+      isa.copy_run(image + c * HW + y * s.w, plane + (y + s.pad) * Wp + s.pad, s.w);
+  }
+}
+
 }  // namespace
 
 void CpuBackend::col2im(float* din, const float* col, const Conv2dShape& s) {
@@ -189,14 +208,47 @@ struct Im2colByQ {
   static constexpr int64_t kMaxLanes = 32;
 };
 
+// A stride-1 conv's input with its zero border written out: [N, C, H + 2·pad, W + 2·pad], so every window
+// lies inside and an output row's windows read one contiguous run per tap. Zero where the im2col matrix
+// has its padding zeros (0.0f, as there), the input's own values elsewhere: data movement only.
+struct PaddedInput {
+  const float* data = nullptr;  // null: not a stride-1 conv, the packers read `in` directly
+  int64_t W = 0, HW = 0, CHW = 0;
+  std::vector<float> storage;
+  PaddedInput(const float* in, const Conv2dShape& s) {
+    if (s.stride != 1) return;
+    const int64_t H = s.h + 2 * s.pad;
+    W = s.w + 2 * s.pad, HW = H * W, CHW = s.c * HW;
+    if (s.pad == 0) {
+      data = in;
+      return;
+    }
+    storage.assign(static_cast<size_t>(s.n * CHW), 0.0f);
+    float* out = storage.data();
+    const IsaKernels& isa = isa_kernels();
+    parallel_each(s.n * s.c, 8, [&](int64_t plane) {
+      for (int64_t y = 0; y < s.h; ++y)
+        isa.copy_run(out + plane * HW + (y + s.pad) * W + s.pad, in + (plane * s.h + y) * s.w, s.w);
+    });
+    data = out;
+  }
+};
+
 // The same matrix with its lanes along kidx (weight gradient: B(q, kidx), or Aᵀ when swapped): each depth
-// step is one im2col row segment. Inside the image it is a gather through per-lane offsets from the window's
-// corner (the ISA's vector gather); at the border, lanes are bounds-checked one by one.
+// step is one im2col row segment. A stride-1 conv reads the padded input: the depth steps of one output
+// row are, for every lane, one contiguous run of a padded input row, interleaved into the strip by the
+// ISA's register transposes. Otherwise inside the image it is a gather through per-lane offsets from the
+// window's corner (the ISA's vector gather), and at the border a masked gather.
 struct Im2colByK {
   ConvGeometry g;
   const float* in;
+  const PaddedInput& padded;
   void pack(float* dst, int64_t kidx0, int64_t lanes, int64_t q0, int64_t qc, int64_t L) const {
     const Conv2dShape& s = g.s;
+    if (padded.data) {
+      pack_padded(dst, kidx0, lanes, q0, qc, L);
+      return;
+    }
     int32_t off[kMaxLanes];  // lane l reads corner[off[l]] = in[n, c, y0 + dy, x0 + dx]
     int32_t chan[kMaxLanes], dy[kMaxLanes], dx[kMaxLanes];
     const bool offsets_fit = g.CHW <= INT32_MAX;  // the gathers' offsets are int32
@@ -231,6 +283,32 @@ struct Im2colByK {
         if (++oh == s.oh()) oh = 0, ++n;
       }
     }
+  }
+  // Stride 1: lane l at depth step q = (n, oh, ow) reads padded[n, c_l, oh + ky_l, ow + kx_l].
+  void pack_padded(float* dst, int64_t kidx0, int64_t lanes, int64_t q0, int64_t qc, int64_t L) const {
+    const Conv2dShape& s = g.s;
+    int64_t off[kMaxLanes];
+    for (int64_t l = 0; l < lanes; ++l) {
+      const int64_t kidx = kidx0 + l;
+      off[l] = (kidx / g.KHW) * padded.HW + ((kidx % g.KHW) / s.kw) * padded.W + kidx % s.kw;
+    }
+    const IsaKernels& isa = isa_kernels();
+    const float* rows[kMaxLanes];
+    int64_t n = q0 / g.P, p = q0 % g.P, oh = p / g.OW, ow = p % g.OW;
+    for (int64_t t = 0; t < qc;) {  // runs of depth steps inside one output row
+      const int64_t count = std::min(qc - t, g.OW - ow);
+      const float* corner = padded.data + n * padded.CHW + oh * padded.W + ow;
+      for (int64_t l = 0; l < lanes; ++l) rows[l] = corner + off[l];
+      isa.rows_to_lanes(dst + t * L, L, rows, lanes, count);
+      t += count;
+      ow += count;
+      if (ow == g.OW) {
+        ow = 0;
+        if (++oh == s.oh()) oh = 0, ++n;
+      }
+    }
+    if (lanes < L)
+      for (int64_t t = 0; t < qc; ++t) std::fill(dst + t * L + lanes, dst + t * L + L, 0.0f);
   }
   static constexpr int64_t kMaxLanes = 32;
 };
@@ -359,15 +437,16 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
   const int64_t ckk = s.c * g.KHW, R = s.n * g.P;
   const int threads = num_threads();
   if (dw) {
+    const PaddedInput padded(in, s);
     if (blocked::swap_pays(co, ckk)) {
       std::vector<float> t(static_cast<size_t>(co * ckk));
-      blocked::gemm_run(conv_problem(Im2colByK{g, in}, GradByCo{g, dout, co}),
+      blocked::gemm_run(conv_problem(Im2colByK{g, in, padded}, GradByCo{g, dout, co}),
                         blocked::DenseOut{t.data(), co}, ckk, co, R, GemmOrder::chunked, threads);
       for (int64_t i = 0; i < co; ++i)
         for (int64_t j = 0; j < ckk; ++j) dw[i * ckk + j] = t[j * co + i];
     } else {
-      blocked::gemm_run(conv_problem(GradByCo{g, dout, co}, Im2colByK{g, in}), blocked::DenseOut{dw, ckk}, co,
-                        ckk, R, GemmOrder::chunked, threads);
+      blocked::gemm_run(conv_problem(GradByCo{g, dout, co}, Im2colByK{g, in, padded}),
+                        blocked::DenseOut{dw, ckk}, co, ckk, R, GemmOrder::chunked, threads);
     }
   }
   if (dx) {
@@ -383,13 +462,19 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
     const int64_t blocks = std::min<int64_t>(groups, 2 * threads);
     blocked::for_each_task(blocks, threads, [&](int64_t b) {
       std::vector<float> rows_t(static_cast<size_t>(ckk * G * g.P));
+      std::vector<float> plane(s.stride == 1 ? static_cast<size_t>((s.h + 2 * s.pad) * (s.w + 2 * s.pad))
+                                             : 0);
       for (int64_t group = b * groups / blocks; group < (b + 1) * groups / blocks; ++group) {
         const int64_t n0 = group * G, images = std::min(G, s.n - n0), cols = images * g.P;
         blocked::gemm_packed_a(wt,
                                conv_problem(StridedRows{{w, 1, ckk}}, GradByP{g, dout + n0 * co * g.P, co}),
                                blocked::DenseOut{rows_t.data(), cols}, cols, 1);
-        for (int64_t i = 0; i < images; ++i)
-          col2im_image_transposed(dx + (n0 + i) * g.CHW, rows_t.data() + i * g.P, cols, s);
+        for (int64_t i = 0; i < images; ++i) {
+          if (s.stride == 1)
+            col2im_image_padded(dx + (n0 + i) * g.CHW, rows_t.data() + i * g.P, cols, s, plane.data());
+          else
+            col2im_image_transposed(dx + (n0 + i) * g.CHW, rows_t.data() + i * g.P, cols, s);
+        }
       }
     });
   }

@@ -35,6 +35,8 @@ struct IsaKernels {
   void (*fma_arrays)(float* out, const float* a, const float* b, const float* c, int64_t n);
   // dst[i] = src[i] for i < n: short runs, no library call (full vectors and a masked tail).
   void (*copy_run)(float* dst, const float* src, int64_t n);
+  // dst[i] = dst[i] + src[i] for i < n: short runs (col2im's output rows), full vectors and a masked tail.
+  void (*add_run)(float* dst, const float* src, int64_t n);
   // dst[i] = base[offsets[i]] for i < n (the vector gathers where the variant has them).
   void (*gather_f32)(float* dst, const float* base, const int32_t* offsets, int64_t n);
   // dst[i] = image[chan[i] + y·w + x] with (y, x) = (y0 + dy[i], x0 + dx[i]) inside the h × w image, else 0:
