@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -334,6 +335,45 @@ TEST_CASE("cli: prism bench resnet times inference and a training step in both m
   CHECK(j["pytorch_error"].get<std::string>().find("--no-torch") != std::string::npos);
   require_failure(dmltest::run_prism("bench resnet --size 8"), {"--size"});
   require_failure(dmltest::run_prism("bench resnet --train-model vgg16"), {"--train-model"});
+}
+
+TEST_CASE("cli: prism bench train pairs each sitting with a twin run and reports the median ratio",
+          "[cli][bench]") {
+  // A stand-in twin (run by /bin/sh) that reads 100, 1e6, 200 img/s on its first, second and third run: the
+  // rows must pair each sitting with its own twin run, in order, and the ratio is the median of the rows'.
+  TempDir tmp;
+  const std::string twin = tmp("twin.sh"), count = tmp("count");
+  write_text(
+      twin,
+      "n=$(cat '" + count + "' 2>/dev/null || echo 0); n=$((n + 1)); echo $n > '" + count +
+          "'\n"
+          "case $n in 1) ips=100;; 2) ips=1000000;; 3) ips=200;; *) exit 3;; esac\n"
+          "printf '{\"images_per_second\": %s, \"torch\": \"stand-in\", \"blas\": \"none\"}\\n' $ips\n");
+  const std::string bench =
+      "PRISM_PYTHON=/bin/sh \"" + std::string(PRISM_BINARY_PATH) +
+      "\" bench train --batch 16 --instances 4 --memory 64 --steps 1 --threads 1 --json "
+      "--torch-script " +
+      twin;
+  const auto j = parse_json(dmltest::run_shell(bench + " --sittings 3 2>/dev/null"));
+  REQUIRE(j["sittings"].size() == 3);
+  const double want[] = {100, 1000000, 200};
+  std::vector<double> fast_ratios;
+  for (size_t k = 0; k < 3; ++k) {
+    const auto& row = j["sittings"][k];
+    INFO("sitting " << k + 1 << ": " << row.dump());
+    CHECK(row["pytorch"].get<double>() == want[k]);
+    CHECK(row["ratio_fast"].get<double>() == Approx(row["fast"].get<double>() / want[k]));
+    fast_ratios.push_back(row["ratio_fast"].get<double>());
+  }
+  std::sort(fast_ratios.begin(), fast_ratios.end());
+  CHECK(j["pytorch"]["images_per_second"].get<double>() == 200);
+  CHECK(j["ratio_vs_pytorch"]["fast"].get<double>() == fast_ratios[1]);
+  // A twin that fails on a later sitting leaves no ratio, and says why.
+  const auto failed = parse_json(dmltest::run_shell(bench + " --sittings 2 2>/dev/null"));  // runs 4, 5
+  CHECK(!failed.contains("ratio_vs_pytorch"));
+  CHECK(failed["pytorch"].is_null());
+  CHECK(!failed["pytorch_error"].get<std::string>().empty());
+  require_failure(run_prism("bench train --sittings 0"), {"--sittings"});
 }
 
 TEST_CASE("cli: prism bench data times decode, transform and load_batch on generated JPEGs", "[cli][bench]") {

@@ -1,13 +1,16 @@
 // prism bench train: images/s of the trainer's own training step (TrainingRun::step: forward, selection,
 // batch + memory loss, backward, Adam, enqueue) in fast and exact mode on a fixed synthetic batch with a
 // full memory bank, and — when PyTorch is importable — the same network and step in PyTorch
-// (tests/reference/bench_torch.py), measured in the same run, with the ratio.
+// (tests/reference/bench_torch.py), measured in the same run, with the ratio. The two alternate: `--sittings`
+// times prism's step and then the twin's, so host speed that drifts over a minute (shared machines drift by
+// ±15 %) falls on both; each sitting's ratio pairs figures taken seconds apart, and the median is reported.
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -31,7 +34,7 @@ namespace {
 struct BenchTrainArgs {
   std::string model = "fmnist-cnn", method = "xbm",
               torch_script = std::string(PRISM_SOURCE_DIR) + "/tests/reference/bench_torch.py";
-  int64_t batch = 64, instances = 8, steps = 20, dim = 64, memory = 8192;
+  int64_t batch = 64, instances = 8, steps = 20, dim = 64, memory = 8192, sittings = 5;
   bool json = false, no_torch = false;
   RuntimeOptions runtime;
 };
@@ -80,12 +83,14 @@ Config bench_config(const BenchTrainArgs& a) {
 }
 
 struct StepTiming {
-  double seconds = 0;                  // median of the unprofiled steps
-  double profiled_seconds = 0;         // mean wall time of the profiled steps
-  std::vector<profile::Entry> phases;  // exclusive time per profiler path, mean per profiled step
+  double seconds = 0;                   // median of the unprofiled steps, all sittings together
+  std::vector<double> sitting_seconds;  // the median of each sitting's steps
+  double profiled_seconds = 0;          // mean wall time of the profiled steps
+  std::vector<profile::Entry> phases;   // exclusive time per profiler path, mean per profiled step
 };
 
-// Median seconds of one TrainingRun::step in each mode (index 0 fast, 1 exact), then `steps` more steps per
+// Median seconds of one TrainingRun::step in each mode (index 0 fast, 1 exact), over `sittings` sittings of
+// `steps` steps per mode with after_sitting(s) called after each (the twin's run), then `steps` more steps per
 // mode with the profiler on, for the per-op breakdown (timed apart, so the profiler's clock reads and GPU
 // synchronisations never touch the median). One run, warmed up, takes its timed steps in rounds that
 // alternate the mode, so neither mode is favoured by when in the process it runs (timed one after the other,
@@ -94,7 +99,8 @@ struct StepTiming {
 constexpr int kWarmupSteps = 5;
 constexpr int64_t kRounds = 5;
 
-std::array<StepTiming, 2> time_training_steps(const BenchTrainArgs& a, DeviceType device) {
+std::array<StepTiming, 2> time_training_steps(const BenchTrainArgs& a, DeviceType device,
+                                              const std::function<void(int64_t)>& after_sitting) {
   Rng rng(0, RngStream::test);
   auto data = std::make_shared<SyntheticImages>(a.instances, rng);
   TrainingRun run(bench_config(a), data, device);
@@ -117,15 +123,23 @@ std::array<StepTiming, 2> time_training_steps(const BenchTrainArgs& a, DeviceTyp
   std::array<StepTiming, 2> t;
   std::vector<double> times[2];
   const int64_t per_round = std::max<int64_t>(1, (a.steps + kRounds - 1) / kRounds);
-  for (int64_t round = 0; round < kRounds; ++round)
-    for (int m = 0; m < 2; ++m) {
-      ScopedMode scoped(modes[m]);
-      for (int64_t i = 0; i < per_round; ++i) {
-        const auto t0 = BenchClock::now();
-        run.step(batch);  // step() ends with loss.item(): synchronised
-        times[m].push_back(seconds_since(t0));
+  for (int64_t sitting = 0; sitting < a.sittings; ++sitting) {
+    std::vector<double> sitting_times[2];
+    for (int64_t round = 0; round < kRounds; ++round)
+      for (int m = 0; m < 2; ++m) {
+        ScopedMode scoped(modes[m]);
+        for (int64_t i = 0; i < per_round; ++i) {
+          const auto t0 = BenchClock::now();
+          run.step(batch);  // step() ends with loss.item(): synchronised
+          sitting_times[m].push_back(seconds_since(t0));
+        }
       }
+    for (int m = 0; m < 2; ++m) {
+      t[m].sitting_seconds.push_back(median(sitting_times[m]));
+      times[m].insert(times[m].end(), sitting_times[m].begin(), sitting_times[m].end());
     }
+    after_sitting(sitting);
+  }
   for (int m = 0; m < 2; ++m) {
     ScopedMode scoped(modes[m]);
     t[m].seconds = median(times[m]);
@@ -189,6 +203,11 @@ void register_bench_train(CLI::App* bench) {
   cmd->add_option("--steps", a.steps, "Timed steps per mode (median reported)")->check(positive_number());
   cmd->add_option("--memory", a.memory, "Memory bank rows (the memory loss runs against them)")
       ->check(positive_number());
+  cmd->add_option(
+         "--sittings", a.sittings,
+         "Sittings: prism's timed steps, then the twin's run, this many times in turn (medians reported)")
+      ->check(positive_number())
+      ->capture_default_str();
   cmd->add_option("--torch-script", a.torch_script, "The PyTorch twin (tests/reference/bench_torch.py)");
   cmd->add_flag("--no-torch", a.no_torch, "Skip the PyTorch comparison");
   cmd->add_flag("--json", a.json, "Print one JSON object on stdout");
@@ -208,31 +227,71 @@ void register_bench_train(CLI::App* bench) {
     r["threads"] = num_threads();
     r["isa"] = cpu::isa_description();
     double ips[2];
-    const std::array<StepTiming, 2> timing = time_training_steps(a, device);
+    // The twin after each sitting, until one fails (its error is then the report's).
+    std::vector<nlohmann::json> twins;
+    nlohmann::json torch = nlohmann::json{{"error", "skipped (--no-torch)"}};
+    const std::array<StepTiming, 2> timing = time_training_steps(a, device, [&](int64_t) {
+      if (a.no_torch || (!twins.empty() && !twins.back().contains("images_per_second"))) return;
+      twins.push_back(run_torch(a, device));
+    });
     for (Mode m : {Mode::fast, Mode::exact}) {
       ips[m == Mode::exact] = static_cast<double>(a.batch) / timing[m == Mode::exact].seconds;
       r["images_per_second"][mode_name(m)] = ips[m == Mode::exact];
     }
+    const bool twin_ok = !twins.empty() && twins.back().contains("images_per_second");
+    if (!twins.empty()) torch = twins.back();
+    nlohmann::ordered_json sittings = nlohmann::ordered_json::array();
+    std::vector<double> torch_ips, ratio[2];
+    for (int64_t k = 0; k < a.sittings; ++k) {
+      nlohmann::ordered_json row;
+      for (int m = 0; m < 2; ++m)
+        row[mode_name(m ? Mode::exact : Mode::fast)] =
+            static_cast<double>(a.batch) / timing[m].sitting_seconds[static_cast<size_t>(k)];
+      if (twin_ok) {
+        const double t = twins[static_cast<size_t>(k)]["images_per_second"].get<double>();
+        torch_ips.push_back(t);
+        row["pytorch"] = t;
+        for (int m = 0; m < 2; ++m) {
+          const double q = row[mode_name(m ? Mode::exact : Mode::fast)].get<double>() / t;
+          ratio[m].push_back(q);
+          row[m ? "ratio_exact" : "ratio_fast"] = q;
+        }
+      }
+      sittings.push_back(row);
+    }
+    r["sittings"] = sittings;
     for (Mode m : {Mode::fast, Mode::exact})
       r["breakdown"][mode_name(m)] = breakdown_json(timing[m == Mode::exact]);
-    nlohmann::json torch =
-        a.no_torch ? nlohmann::json{{"error", "skipped (--no-torch)"}} : run_torch(a, device);
-    if (record_twin(r, torch, "images_per_second")) {
-      const double t = torch["images_per_second"].get<double>();
-      r["ratio_vs_pytorch"] = {{"fast", ips[0] / t}, {"exact", ips[1] / t}};
+    if (twin_ok) {  // the median sitting's, as prism's
+      torch["images_per_second"] = median(torch_ips);
+      torch["step_ms"] = 1e3 * static_cast<double>(a.batch) / median(torch_ips);
     }
+    if (record_twin(r, torch, "images_per_second"))
+      r["ratio_vs_pytorch"] = {{"fast", median(ratio[0])},
+                               {"exact", median(ratio[1])},
+                               {"of", "the median over sittings of each sitting's prism / PyTorch img/s"}};
     if (print_json_report(r, a.json)) return;
     std::printf("training step (TrainingRun::step, method %s), %s, batch %lld, %s, %d threads\n",
                 a.method.c_str(), a.model.c_str(), static_cast<long long>(a.batch), device_name(device),
                 num_threads());
     std::printf("  CPU kernels: %s\n", r["isa"].get<std::string>().c_str());
     std::printf("  prism fast   %8.0f img/s\n  prism exact  %8.0f img/s\n", ips[0], ips[1]);
+    for (size_t k = 0; k < r["sittings"].size(); ++k) {
+      const auto& row = r["sittings"][k];
+      std::printf("  sitting %zu: fast %6.0f, exact %6.0f img/s", k + 1, row["fast"].get<double>(),
+                  row["exact"].get<double>());
+      if (row.contains("pytorch"))
+        std::printf(", pytorch %6.0f img/s, ratio fast %.2f, exact %.2f", row["pytorch"].get<double>(),
+                    row["ratio_fast"].get<double>(), row["ratio_exact"].get<double>());
+      std::printf("\n");
+    }
     if (r.contains("ratio_vs_pytorch"))
-      std::printf("  pytorch %s (BLAS %s) %6.0f img/s   ratio fast %.2f, exact %.2f\n",
-                  r["pytorch"]["torch"].get<std::string>().c_str(),
-                  r["pytorch"].value("blas", std::string("unknown")).c_str(),
-                  r["pytorch"]["images_per_second"].get<double>(),
-                  r["ratio_vs_pytorch"]["fast"].get<double>(), r["ratio_vs_pytorch"]["exact"].get<double>());
+      std::printf(
+          "  pytorch %s (BLAS %s) %6.0f img/s   ratio fast %.2f, exact %.2f (median of the sittings)\n",
+          r["pytorch"]["torch"].get<std::string>().c_str(),
+          r["pytorch"].value("blas", std::string("unknown")).c_str(),
+          r["pytorch"]["images_per_second"].get<double>(), r["ratio_vs_pytorch"]["fast"].get<double>(),
+          r["ratio_vs_pytorch"]["exact"].get<double>());
     else
       std::printf("  pytorch: %s\n", r["pytorch_error"].get<std::string>().c_str());
     // The per-op breakdown (profiled steps, timed apart from the medians above).
