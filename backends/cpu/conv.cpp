@@ -153,19 +153,60 @@ struct ConvGeometry {
         KHW(shape.kh * shape.kw) {}
 };
 
+// A stride-1 conv's input with its zero border written out: [N, C, H + 2·pad, W + 2·pad], so every window
+// lies inside and an output row's windows read one contiguous run per tap. Zero where the im2col matrix
+// has its padding zeros (0.0f, as there), the input's own values elsewhere: data movement only.
+struct PaddedInput {
+  const float* data = nullptr;  // null: not a stride-1 conv, the packers read `in` directly
+  int64_t W = 0, HW = 0, CHW = 0;
+  std::vector<float> storage;
+  PaddedInput(const float* in, const Conv2dShape& s) {
+    if (s.stride != 1) return;
+    const int64_t H = s.h + 2 * s.pad;
+    W = s.w + 2 * s.pad, HW = H * W, CHW = s.c * HW;
+    if (s.pad == 0) {
+      data = in;
+      return;
+    }
+    storage.assign(static_cast<size_t>(s.n * CHW), 0.0f);
+    float* out = storage.data();
+    const IsaKernels& isa = isa_kernels();
+    parallel_each(s.n * s.c, 8, [&](int64_t plane) {
+      for (int64_t y = 0; y < s.h; ++y)
+        isa.copy_run(out + plane * HW + (y + s.pad) * W + s.pad, in + (plane * s.h + y) * s.w, s.w);
+    });
+    data = out;
+  }
+};
+
 // The im2col matrix X[q, kidx] of `in`, packed with its lanes along q (forward: B(kidx, q)). A strip's lanes
-// fall into runs of consecutive ow within one output row; each run reads one input row per tap.
+// fall into runs of consecutive ow within one output row; each run reads one input row per tap. A stride-1
+// conv reads the padded input, where every run is a plain copy (the ISA's pack_runs, one call per strip).
 struct Im2colByQ {
   ConvGeometry g;
   const float* in;
+  const PaddedInput& padded;
   void pack(float* dst, int64_t q0, int64_t lanes, int64_t k0, int64_t kc, int64_t L) const {
     const Conv2dShape& s = g.s;
+    const IsaKernels& isa = isa_kernels();
+    if (padded.data) {
+      const float* src[kMaxLanes];
+      int64_t lane_of[kMaxLanes], count_of[kMaxLanes], nruns = 0;
+      for (int64_t lane = 0; lane < lanes;) {
+        const int64_t q = q0 + lane, n = q / g.P, p = q % g.P, oh = p / g.OW, ow = p % g.OW;
+        const int64_t count = std::min(lanes - lane, g.OW - ow);
+        src[nruns] = padded.data + n * padded.CHW + oh * padded.W + ow;  // the window's corner
+        lane_of[nruns] = lane, count_of[nruns++] = count;
+        lane += count;
+      }
+      isa.pack_runs(dst, L, lanes, src, lane_of, count_of, nruns, k0, kc, s.kw, g.KHW, padded.HW, padded.W);
+      return;
+    }
     struct Run {
       int64_t lane, count, n, y0, x0;  // x of lane t: x0 + t·stride + kx
     };
     Run runs[kMaxLanes];
     int64_t nruns = 0;
-    const IsaKernels& isa = isa_kernels();
     for (int64_t lane = 0; lane < lanes;) {
       const int64_t q = q0 + lane, n = q / g.P, p = q % g.P, oh = p / g.OW, ow = p % g.OW;
       const int64_t count = std::min(lanes - lane, g.OW - ow);
@@ -206,32 +247,6 @@ struct Im2colByQ {
     }
   }
   static constexpr int64_t kMaxLanes = 32;
-};
-
-// A stride-1 conv's input with its zero border written out: [N, C, H + 2·pad, W + 2·pad], so every window
-// lies inside and an output row's windows read one contiguous run per tap. Zero where the im2col matrix
-// has its padding zeros (0.0f, as there), the input's own values elsewhere: data movement only.
-struct PaddedInput {
-  const float* data = nullptr;  // null: not a stride-1 conv, the packers read `in` directly
-  int64_t W = 0, HW = 0, CHW = 0;
-  std::vector<float> storage;
-  PaddedInput(const float* in, const Conv2dShape& s) {
-    if (s.stride != 1) return;
-    const int64_t H = s.h + 2 * s.pad;
-    W = s.w + 2 * s.pad, HW = H * W, CHW = s.c * HW;
-    if (s.pad == 0) {
-      data = in;
-      return;
-    }
-    storage.assign(static_cast<size_t>(s.n * CHW), 0.0f);
-    float* out = storage.data();
-    const IsaKernels& isa = isa_kernels();
-    parallel_each(s.n * s.c, 8, [&](int64_t plane) {
-      for (int64_t y = 0; y < s.h; ++y)
-        isa.copy_run(out + plane * HW + (y + s.pad) * W + s.pad, in + (plane * s.h + y) * s.w, s.w);
-    });
-    data = out;
-  }
 };
 
 // The same matrix with its lanes along kidx (weight gradient: B(q, kidx), or Aᵀ when swapped): each depth
@@ -425,7 +440,8 @@ void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, con
                                 int64_t co) {
   const ConvGeometry g(s);
   const int64_t ckk = s.c * g.KHW, R = s.n * g.P;
-  blocked::gemm_run(conv_problem(StridedRows{{w, ckk, 1}}, Im2colByQ{g, in}),
+  const PaddedInput padded(in, s);
+  blocked::gemm_run(conv_problem(StridedRows{{w, ckk, 1}}, Im2colByQ{g, in, padded}),
                     NchwOut{out, co, g.P, isa_kernels().nr}, co, R, ckk, GemmOrder::chain, num_threads());
 }
 

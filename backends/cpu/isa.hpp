@@ -37,6 +37,12 @@ struct IsaKernels {
   void (*copy_run)(float* dst, const float* src, int64_t n);
   // dst[i] = dst[i] + src[i] for i < n: short runs (col2im's output rows), full vectors and a masked tail.
   void (*add_run)(float* dst, const float* src, int64_t n);
+  // kc depth steps of a strip packed from runs of a zero-bordered input (a stride-1 conv's forward im2col):
+  // dst[k·L + lane[r] + t] = src[r][c·plane + ky·row + kx + t] for t < count[r], (c, ky, kx) the tap of depth
+  // k0 + k (KW = kw, KH·KW = khw), and zeros in lanes [lanes, L).
+  void (*pack_runs)(float* dst, int64_t L, int64_t lanes, const float* const* src, const int64_t* lane,
+                    const int64_t* count, int64_t nruns, int64_t k0, int64_t kc, int64_t kw, int64_t khw,
+                    int64_t plane, int64_t row);
   // dst[i] = base[offsets[i]] for i < n (the vector gathers where the variant has them).
   void (*gather_f32)(float* dst, const float* base, const int32_t* offsets, int64_t n);
   // dst[i] = image[chan[i] + y·w + x] with (y, x) = (y0 + dy[i], x0 + dx[i]) inside the h × w image, else 0:
