@@ -221,6 +221,13 @@ void add_deep_conv_cases(std::vector<Case>& cs) {
   add_whole_conv_cases(cs, {1, 96, 4, 4, 3, 3, 1, 1}, 160);
 }
 
+// An output row of 37 with 18 taps and Co = 11: the direct few-tap forward past two vector widths and with a
+// partial block of output channels, and the stride-1 weight gradient's and col2im's runs over several register
+// blocks. Appended at the end, as above.
+void add_wide_row_conv_cases(std::vector<Case>& cs) {
+  add_whole_conv_cases(cs, {1, 2, 5, 37, 3, 3, 1, 1}, 11);
+}
+
 void add_conv_cases(std::vector<Case>& cs) {
   struct S {
     Conv2dShape s;
@@ -1198,6 +1205,7 @@ std::vector<Case> build_cases() {
   add_loss_cases(cs);
   add_memory_bank_cases(cs);
   add_deep_conv_cases(cs);
+  add_wide_row_conv_cases(cs);
   return cs;
 }
 

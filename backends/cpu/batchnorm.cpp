@@ -14,7 +14,7 @@ namespace prism::cpu {
 
 namespace {
 
-constexpr int64_t kGroup = 8;  // channels reduced together by one thread
+constexpr int64_t kGroup = 16;  // channels reduced together by one thread (two register groups of 8)
 
 // For channels m0 .. m0+count−1 (count ≤ kGroup) of an [outer, mid, inner] array: out[g] = the canonical
 // chunked reduction kern::chunked_reduce_mid of channel m0+g with the BnChain step `op`. The channels' chains

@@ -431,16 +431,32 @@ struct NchwOut {
   float& at(int64_t i, int64_t j) const { return out[((j / P) * co + i) * P + j % P]; }
 };
 
+constexpr int64_t kDirectMaxTaps = 32;
+
 }  // namespace
 
 // out[co, q] = chain over kidx of w[co, kidx] · X[q, kidx]: M = Co, N = N·P, K = C·KH·KW, in the chain order of
-// the composition. Fast mode uses it too: it is the faster blocking here (one k panel up to 768), and fast
+// the composition. A stride-1 conv with at most kDirectMaxTaps taps skips the GEMM (whose packing would cost
+// more than its K fmas per output) and runs the same chains directly on the padded input. Fast mode uses it too: it is the faster blocking here (one k panel up to 768), and fast
 // mode may take any order.
 void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, const Conv2dShape& s,
                                 int64_t co) {
   const ConvGeometry g(s);
   const int64_t ckk = s.c * g.KHW, R = s.n * g.P;
   const PaddedInput padded(in, s);
+  if (padded.data && ckk <= kDirectMaxTaps) {  // few taps (conv1 of a 1-channel net): direct, row by row
+    int64_t koff[kDirectMaxTaps];
+    for (int64_t k = 0; k < ckk; ++k)
+      koff[k] = (k / g.KHW) * padded.HW + ((k % g.KHW) / s.kw) * padded.W + k % s.kw;
+    const IsaKernels& isa = isa_kernels();
+    const int64_t OH = s.oh();
+    parallel_each(s.n * OH, 4, [&](int64_t row) {
+      const int64_t n = row / OH, oh = row % OH;
+      isa.conv_direct_row(out + n * co * g.P + oh * g.OW, g.P, w, co, ckk,
+                          padded.data + n * padded.CHW + oh * padded.W, koff, g.OW);
+    });
+    return;
+  }
   blocked::gemm_run(conv_problem(StridedRows{{w, ckk, 1}}, Im2colByQ{g, in, padded}),
                     NchwOut{out, co, g.P, isa_kernels().nr}, co, R, ckk, GemmOrder::chain, num_threads());
 }

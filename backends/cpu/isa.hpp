@@ -60,6 +60,10 @@ struct IsaKernels {
                     const float* mean, const float* invstd, int64_t count);
   // acc[j] = fma(w, x[j], acc[j]) for j < n: one tap of a direct convolution row (kernels/conv.hpp order).
   void (*axpy_fma)(float* acc, float w, const float* x, int64_t n);
+  // One output row of a stride-1 conv with few taps from its zero-bordered input: out[co·ld + t] = the fma chain
+  // over k < K in order from 0 of w[co·K + k] · src[koff[k] + t], t < n, co < co_count (the GEMM's chain).
+  void (*conv_direct_row)(float* out, int64_t ld, const float* w, int64_t co_count, int64_t K,
+                          const float* src, const int64_t* koff, int64_t n);
   // Max pooling of one plane p [H = 2·OH (+1), W] with a 2×2 window, stride 2, no padding: out and argmax
   // [OH, OW] as kern::maxpool2d_one gives them (argmax indexes the plane).
   void (*maxpool2x2_plane)(float* out, int32_t* argmax, const float* p, int64_t W, int64_t OH, int64_t OW);
