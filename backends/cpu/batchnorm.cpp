@@ -21,24 +21,25 @@ constexpr int64_t kGroup = 16;  // channels reduced together by one thread (two 
 // are interleaved element by element (the ISA's bn_chains, one contiguous run of a chunk at a time), so one
 // thread keeps kGroup independent additions in flight instead of waiting on one chain's latency; each chain
 // still performs exactly its reference additions in its reference order.
+// BnChain::dbeta_dgamma reduces two chains per channel from one pass: out[g] (Σ dy) and out[count + g] (Σ dy·x̂).
 void chunked_reduce_channels(float* out, BnChain op, const float* x, const float* dy, const float* mean,
                              const float* invstd, int64_t m0, int64_t count, int64_t outer, int64_t mid,
                              int64_t inner) {
   const IsaKernels& isa = isa_kernels();
-  const int64_t n = outer * inner;
-  float total[kGroup] = {}, part[kGroup];
+  const int64_t n = outer * inner, chains = op == BnChain::dbeta_dgamma ? 2 * count : count;
+  float total[2 * kGroup] = {}, part[2 * kGroup];
   for (int64_t c0 = 0; c0 < n; c0 += kern::kReduceChunk) {
     const int64_t c1 = std::min(n, c0 + kern::kReduceChunk);
-    for (int64_t g = 0; g < count; ++g) part[g] = 0.0f;
+    for (int64_t g = 0; g < chains; ++g) part[g] = 0.0f;
     for (int64_t t = c0; t < c1;) {  // the chunk's runs inside one plane
       const int64_t o = t / inner, i = t % inner, len = std::min(c1 - t, inner - i);
       const int64_t base = (o * mid + m0) * inner + i;
       isa.bn_chains(op, part, x + base, dy ? dy + base : nullptr, inner, len, mean, invstd, count);
       t += len;
     }
-    for (int64_t g = 0; g < count; ++g) total[g] = c0 == 0 ? part[g] : total[g] + part[g];
+    for (int64_t g = 0; g < chains; ++g) total[g] = c0 == 0 ? part[g] : total[g] + part[g];
   }
-  for (int64_t g = 0; g < count; ++g) out[g] = total[g];
+  for (int64_t g = 0; g < chains; ++g) out[g] = total[g];
 }
 
 // Runs f(m0, count) over channel groups in parallel.
@@ -82,8 +83,9 @@ void CpuBackend::batchnorm_backward(float* dx, float* dgamma, float* dbeta, cons
   each_channel_group(c, [&](int64_t m0, int64_t count) {
     float invstd[kGroup];
     for (int64_t g = 0; g < count; ++g) invstd[g] = kern::batchnorm_invstd(var[m0 + g], eps);
-    chunked_reduce_channels(dbeta + m0, BnChain::sum, dy, nullptr, nullptr, nullptr, m0, count, n, c, hw);
-    chunked_reduce_channels(dgamma + m0, BnChain::dgamma, x, dy, mean + m0, invstd, m0, count, n, c, hw);
+    float sums[2 * kGroup];  // Σ dy (dbeta), then Σ dy·x̂ (dgamma), from one pass over x and dy
+    chunked_reduce_channels(sums, BnChain::dbeta_dgamma, x, dy, mean + m0, invstd, m0, count, n, c, hw);
+    for (int64_t g = 0; g < count; ++g) dbeta[m0 + g] = sums[g], dgamma[m0 + g] = sums[count + g];
   });
   const float M = static_cast<float>(n * hw);
   const IsaKernels& isa = isa_kernels();

@@ -106,7 +106,7 @@ void col2im_image_transposed(float* image, const float* rows_t, int64_t ld, cons
 }
 
 // col2im_image_transposed of a stride-1 conv, through `plane` [H + 2·pad, W + 2·pad] (scratch): each tap adds
-// its whole map into the padded plane, every output row one run (the ISA's add_run), and the plane's interior
+// its whole map into the padded plane, every output row one run (the ISA's add_rows), and the plane's interior
 // is the channel's gradient. The interior pixels receive the same terms in the same order as there (the
 // border cells collect the terms that fell outside the image, and are dropped).
 void col2im_image_padded(float* image, const float* rows_t, int64_t ld, const Conv2dShape& s, float* plane) {
@@ -117,7 +117,7 @@ void col2im_image_padded(float* image, const float* rows_t, int64_t ld, const Co
     for (int64_t ky = s.kh - 1; ky >= 0; --ky)
       for (int64_t kx = s.kw - 1; kx >= 0; --kx) {
         const float* map = rows_t + ((c * s.kh + ky) * s.kw + kx) * ld;
-        for (int64_t oh = 0; oh < OH; ++oh) isa.add_run(plane + (oh + ky) * Wp + kx, map + oh * OW, OW);
+        isa.add_rows(plane + ky * Wp + kx, Wp, map, OW, OH, OW);
       }
     for (int64_t y = 0; y < s.h; ++y)
       isa.copy_run(image + c * HW + y * s.w, plane + (y + s.pad) * Wp + s.pad, s.w);

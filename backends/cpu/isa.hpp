@@ -20,8 +20,9 @@ enum class Isa : int { baseline, avx2, avx512 };
 // How a GEMM micro-tile meets C: start from 0 and store; continue the chain from C; start from 0 and add to C.
 enum class TileInit : int { zero_store, load_store, zero_add };
 
-// The chunked sums of batch norm a bn_chains call advances: Σ x, Σ (x − mean)², Σ dy·x̂.
-enum class BnChain : int { sum, square, dgamma };
+// The chunked sums of batch norm a bn_chains call advances: Σ x, Σ (x − mean)², Σ dy·x̂, and Σ dy with Σ dy·x̂
+// from one pass (dbeta_dgamma: part holds the count Σ dy chains, then the count Σ dy·x̂ chains).
+enum class BnChain : int { sum, square, dgamma, dbeta_dgamma };
 
 // One variant's kernels. Each is plain arithmetic on raw pointers (no allocation, no threads, no templates
 // shared with other translation units: see the ODR note in backends/cpu/isa_kernels.inc).
@@ -35,8 +36,9 @@ struct IsaKernels {
   void (*fma_arrays)(float* out, const float* a, const float* b, const float* c, int64_t n);
   // dst[i] = src[i] for i < n: short runs, no library call (full vectors and a masked tail).
   void (*copy_run)(float* dst, const float* src, int64_t n);
-  // dst[i] = dst[i] + src[i] for i < n: short runs (col2im's output rows), full vectors and a masked tail.
-  void (*add_run)(float* dst, const float* src, int64_t n);
+  // dst[r·ld_dst + i] += src[r·ld_src + i] for i < n, r < rows (col2im: a tap's output rows into a padded
+  // plane), full vectors and a masked tail per row.
+  void (*add_rows)(float* dst, int64_t ld_dst, const float* src, int64_t ld_src, int64_t rows, int64_t n);
   // kc depth steps of a strip packed from runs of a zero-bordered input (a stride-1 conv's forward im2col):
   // dst[k·L + lane[r] + t] = src[r][c·plane + ky·row + kx + t] for t < count[r], (c, ky, kx) the tap of depth
   // k0 + k (KW = kw, KH·KW = khw), and zeros in lanes [lanes, L).
