@@ -3,6 +3,7 @@
 // share them), and the fused conv2d forward / backward that packs its GEMM operands straight from NCHW.
 #include <algorithm>
 #include <climits>
+#include <memory>
 #include <vector>
 
 #include "cpu/cpu_backend.hpp"
@@ -159,7 +160,7 @@ struct ConvGeometry {
 struct PaddedInput {
   const float* data = nullptr;  // null: not a stride-1 conv, the packers read `in` directly
   int64_t W = 0, HW = 0, CHW = 0;
-  std::vector<float> storage;
+  std::unique_ptr<float[]> storage;  // uninitialised: every element is written once below
   PaddedInput(const float* in, const Conv2dShape& s) {
     if (s.stride != 1) return;
     const int64_t H = s.h + 2 * s.pad;
@@ -168,12 +169,20 @@ struct PaddedInput {
       data = in;
       return;
     }
-    storage.assign(static_cast<size_t>(s.n * CHW), 0.0f);
-    float* out = storage.data();
+    storage.reset(new float[static_cast<size_t>(s.n * CHW)]);
+    float* out = storage.get();
     const IsaKernels& isa = isa_kernels();
+    const int64_t p = s.pad;
     parallel_each(s.n * s.c, 8, [&](int64_t plane) {
-      for (int64_t y = 0; y < s.h; ++y)
-        isa.copy_run(out + plane * HW + (y + s.pad) * W + s.pad, in + (plane * s.h + y) * s.w, s.w);
+      float* o = out + plane * HW;
+      std::fill_n(o, p * W, 0.0f);  // the top border rows
+      for (int64_t y = 0; y < s.h; ++y) {
+        float* row = o + (y + p) * W;
+        std::fill_n(row, p, 0.0f);
+        isa.copy_run(row + p, in + (plane * s.h + y) * s.w, s.w);
+        std::fill_n(row + p + s.w, p, 0.0f);
+      }
+      std::fill_n(o + (p + s.h) * W, p * W, 0.0f);  // the bottom border rows
     });
     data = out;
   }
