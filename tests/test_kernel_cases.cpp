@@ -223,9 +223,11 @@ void add_deep_conv_cases(std::vector<Case>& cs) {
 
 // An output row of 37 with 18 taps and Co = 11: the direct few-tap forward past two vector widths and with a
 // partial block of output channels, and the stride-1 weight gradient's and col2im's runs over several register
-// blocks. Appended at the end, as above.
+// blocks. Then 9 taps, N·P = 800 (four chunks, the last partial) and Co = 40 (a full and a partial block of 32
+// lanes): the few-tap weight gradient's chunk parts and their ordered sum. Appended at the end, as above.
 void add_wide_row_conv_cases(std::vector<Case>& cs) {
   add_whole_conv_cases(cs, {1, 2, 5, 37, 3, 3, 1, 1}, 11);
+  add_whole_conv_cases(cs, {2, 1, 20, 20, 3, 3, 1, 1}, 40);
 }
 
 void add_conv_cases(std::vector<Case>& cs) {

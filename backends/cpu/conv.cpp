@@ -441,6 +441,57 @@ struct NchwOut {
 };
 
 constexpr int64_t kDirectMaxTaps = 32;
+constexpr int64_t kWgradMaxTaps = 16;  // the ISA's wgrad_taps keeps K × 32 lanes of accumulators in registers
+
+// dw[co, kidx] of a stride-1 conv with at most kWgradMaxTaps taps, without the GEMM (whose K ≤ 16 rows would
+// fill its micro-tile's 8-row strips half empty): each kReduceChunk chunk of depth steps q gets its part from
+// the ISA's wgrad_taps (dout transposed to 32 lanes along Co, the input read from its zero-bordered copy),
+// chunks in parallel; then the parts are added in chunk order. That is the chunked chain of the GEMM
+// (kern::gemm_one, GemmOrder::chunked): part = fma chain from 0 over the chunk, total = part, then total + part.
+void wgrad_few_taps(float* dw, const float* dout, const PaddedInput& padded, const ConvGeometry& g,
+                    int64_t co) {
+  const Conv2dShape& s = g.s;
+  constexpr int64_t L = 32, chunk = kern::kReduceChunk;
+  const int64_t ckk = s.c * g.KHW, R = s.n * g.P, chunks = (R + chunk - 1) / chunk, OH = s.oh();
+  int64_t koff[kWgradMaxTaps];
+  for (int64_t k = 0; k < ckk; ++k)
+    koff[k] = (k / g.KHW) * padded.HW + ((k % g.KHW) / s.kw) * padded.W + k % s.kw;
+  // Scratch kept per thread across calls (every element is written before it is read): a fresh vector per call
+  // and per chunk cost a zero fill and, for the parts, page faults, each step.
+  thread_local std::vector<float> parts_scratch;  // this (the calling) thread's; the tasks get its pointer
+  parts_scratch.resize(static_cast<size_t>(chunks * ckk * L));
+  float* const parts = parts_scratch.data();
+  const IsaKernels& isa = isa_kernels();
+  for (int64_t co0 = 0; co0 < co; co0 += L) {
+    const int64_t lanes = std::min(L, co - co0);
+    parallel_each(chunks, 4, [&](int64_t c) {
+      thread_local std::vector<float> gt(static_cast<size_t>(chunk * L));
+      const int64_t q0 = c * chunk, qc = std::min(chunk, R - q0);
+      GradByCo{g, dout, co}.pack(gt.data(), co0, lanes, q0, qc, L);
+      const float* corner[chunk];  // runs of steps inside one output row: the window corner moves by one
+      int64_t count[chunk], nruns = 0;
+      int64_t n = q0 / g.P, p = q0 % g.P, oh = p / g.OW, ow = p % g.OW;
+      for (int64_t t = 0; t < qc;) {
+        const int64_t run = std::min(qc - t, g.OW - ow);
+        corner[nruns] = padded.data + n * padded.CHW + oh * padded.W + ow;
+        count[nruns++] = run;
+        t += run;
+        ow += run;
+        if (ow == g.OW) {
+          ow = 0;
+          if (++oh == OH) oh = 0, ++n;
+        }
+      }
+      isa.wgrad_taps(parts + c * ckk * L, gt.data(), corner, count, nruns, koff, ckk);
+    });
+    for (int64_t k = 0; k < ckk; ++k)
+      for (int64_t l = 0; l < lanes; ++l) {
+        float total = parts[k * L + l];
+        for (int64_t c = 1; c < chunks; ++c) total = total + parts[(c * ckk + k) * L + l];
+        dw[(co0 + l) * ckk + k] = total;
+      }
+  }
+}
 
 }  // namespace
 
@@ -479,7 +530,9 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
   const int threads = num_threads();
   if (dw) {
     const PaddedInput padded(in, s);
-    if (blocked::swap_pays(co, ckk)) {
+    if (padded.data && ckk <= kWgradMaxTaps) {
+      wgrad_few_taps(dw, dout, padded, g, co);
+    } else if (blocked::swap_pays(co, ckk)) {
       std::vector<float> t(static_cast<size_t>(co * ckk));
       blocked::gemm_run(conv_problem(Im2colByK{g, in, padded}, GradByCo{g, dout, co}),
                         blocked::DenseOut{t.data(), co}, ckk, co, R, GemmOrder::chunked, threads);

@@ -32,6 +32,7 @@ const IsaKernels& isa_kernels_baseline() {
                             isa_baseline::bn_chains,
                             isa_baseline::axpy_fma,
                             isa_baseline::conv_direct_row,
+                            isa_baseline::wgrad_taps,
                             isa_baseline::maxpool2x2_plane,
                             isa_baseline::kTransposeTile,
                             isa_baseline::transpose_tile,
