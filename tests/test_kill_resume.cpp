@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -94,8 +95,11 @@ TEST_CASE("train: killed twenty times at random moments and resumed, the run equ
                                "VALIDATION:\n  VERBOSE: 7\nRUN:\n  MODE: exact\n  THREADS: 2\n"
                                "  LOG_EVERY: 1\n");
   const std::string straight = root + "/straight", killed = root + "/killed";
+  double run_seconds = 0;  // the uninterrupted run's wall time: the kill times are drawn as fractions of it
   {
+    const auto t0 = std::chrono::steady_clock::now();
     const auto r = dmltest::run_prism("train --config " + config + " --out " + straight + " --quiet");
+    run_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     INFO(r.out);
     REQUIRE(r.code == 0);
   }
@@ -113,9 +117,13 @@ TEST_CASE("train: killed twenty times at random moments and resumed, the run equ
     const pid_t pid = start_prism(args, log);
     REQUIRE(pid > 0);
     ++starts;
-    // Later kills come later on average, so the run makes progress between them (a start reads the data).
-    std::uniform_real_distribution<double> delay(0.05, 0.4 + 0.08 * kills);
-    std::this_thread::sleep_for(std::chrono::duration<double>(delay(rng)));
+    // Later kills come later on average, so the run makes progress between them (a start reads the data). The
+    // delays are fractions of the uninterrupted run's time, so that a faster build (or a slower, sanitised one)
+    // is still killed about twenty times before it can finish: the first fifteen add up to about 0.84 of it,
+    // before the time every start spends reading the data and redoing the steps since its checkpoint. (Fixed
+    // delays in seconds let a run that had become faster finish after 14 kills.)
+    std::uniform_real_distribution<double> delay(0.01, 0.06 + 0.006 * kills);
+    std::this_thread::sleep_for(std::chrono::duration<double>(std::max(0.05, delay(rng) * run_seconds)));
     kill(pid, SIGKILL);
     int status = 0;
     REQUIRE(waitpid(pid, &status, 0) == pid);
@@ -133,7 +141,9 @@ TEST_CASE("train: killed twenty times at random moments and resumed, the run equ
     INFO(r.out << "\n" << read_file(log));
     REQUIRE(r.code == 0);
   }
-  INFO(starts << " starts, " << kills << " killed; log:\n" << read_file(log));
+  INFO(starts << " starts, " << kills << " killed (the uninterrupted run took " << run_seconds
+              << " s); log:\n"
+              << read_file(log));
   CHECK(kills >= 15);  // the run was really interrupted, not finished at the first start
   CHECK(read_file(killed + "/checkpoint.safetensors") == read_file(straight + "/checkpoint.safetensors"));
   CHECK(metrics_without_throughput(killed) == metrics_without_throughput(straight));
