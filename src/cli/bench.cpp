@@ -1,5 +1,6 @@
-// prism bench ops: SGEMM GFLOP/s (exact vs fast) and fmnist-cnn conv layer times, on the CPU or the GPU
-// (--device), as a table or JSON. Both modes go through the backend interface in the same process.
+// prism bench ops: SGEMM GFLOP/s (exact vs fast) and fmnist-cnn conv layer times (the differentiable op, and the
+// backend's conv kernels alone against their FLOP-time at the GEMM rate), on the CPU or the GPU (--device), as a
+// table or JSON. Both modes go through the backend interface in the same process.
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -83,6 +84,53 @@ nlohmann::ordered_json bench_conv_layers(DeviceType device) {
   }
   return out;
 }
+// The backend's conv kernels alone (Backend::conv2d_forward, conv2d_backward) of each fmnist-cnn layer at batch
+// 64, per mode: forward + weight gradient (what the training step runs for the first layer, whose input needs no
+// gradient) and forward + both gradients, in ms and as a multiple of their FLOP-time at this run's 1024³ GEMM
+// rate of the same mode (`gemm_gflops`). Operands stay resident; no bias, no loss around them.
+nlohmann::ordered_json bench_conv_kernels(DeviceType device, const nlohmann::ordered_json& gemm_gflops) {
+  struct Layer {
+    const char* name;
+    int64_t c, h, co;
+  };
+  const Layer layers[] = {{"conv1 1->32 @28x28", 1, 28, 32},
+                          {"conv2 32->64 @14x14", 32, 14, 64},
+                          {"conv3 64->128 @7x7", 64, 7, 128}};
+  Backend& be = backend(device);
+  nlohmann::ordered_json out;
+  for (const Layer& l : layers) {
+    const Conv2dShape s{64, l.c, l.h, l.h, 3, 3, 1, 1};
+    const int64_t P = s.oh() * s.ow(), ckk = l.c * 9;
+    Rng rng(0, RngStream::test);
+    Tensor x = random_tensor({64, l.c, l.h, l.h}, rng, 1.0f, device);
+    Tensor w = random_tensor({l.co, l.c, 3, 3}, rng, 0.3f, device);
+    Tensor dout = random_tensor({64, l.co, l.h, l.h}, rng, 1.0f, device);
+    Tensor y = Tensor::empty({64, l.co, l.h, l.h}, DType::f32, device);
+    Tensor dx = Tensor::empty(x.shape(), DType::f32, device),
+           dw = Tensor::empty(w.shape(), DType::f32, device);
+    const double gemm_flops = 2.0 * static_cast<double>(s.n * P * l.co * ckk);  // one of the three GEMMs
+    nlohmann::ordered_json entry;
+    for (Mode m : {Mode::exact, Mode::fast}) {
+      ScopedMode scoped(m);
+      const double rate = gemm_gflops["1024"][mode_name(m)].get<double>() * 1e9;
+      auto time_with = [&](bool with_dx) {
+        return adaptive_median_seconds([&] {
+          be.conv2d_forward(y.data_f32(), x.data_f32(), w.data_f32(), s, l.co);
+          be.conv2d_backward(with_dx ? dx.data_f32() : nullptr, dw.data_f32(), dout.data_f32(), x.data_f32(),
+                             w.data_f32(), s, l.co);
+          be.synchronize();
+        });
+      };
+      const double fwd_dw = time_with(false), all = time_with(true);
+      entry[mode_name(m)] = {{"forward_dw_ms", 1e3 * fwd_dw},
+                             {"forward_dw_flop_times", fwd_dw / (2 * gemm_flops / rate)},
+                             {"forward_dw_dx_ms", 1e3 * all},
+                             {"forward_dw_dx_flop_times", all / (3 * gemm_flops / rate)}};
+    }
+    out[l.name] = entry;
+  }
+  return out;
+}
 }  // namespace
 
 void register_bench(CLI::App& app) {
@@ -106,6 +154,7 @@ void register_bench(CLI::App& app) {
     result["threads"] = num_threads();
     result["sgemm_gflops"] = bench_sgemm(d);
     result["conv_forward_backward_batch64"] = bench_conv_layers(d);
+    result["conv_kernels_batch64"] = bench_conv_kernels(d, result["sgemm_gflops"]);
     if (json) {
       std::printf("%s\n", result.dump(2).c_str());
     } else {
@@ -119,6 +168,16 @@ void register_bench(CLI::App& app) {
       for (auto& [k, v] : result["conv_forward_backward_batch64"].items())
         std::printf("%-22s %10.2f %10.2f %8.2f\n", k.c_str(), v["exact_ms"].get<double>(),
                     v["fast_ms"].get<double>(), v["ratio_exact_over_fast"].get<double>());
+      std::printf(
+          "\nconv kernels alone (Backend::conv2d_forward + conv2d_backward), batch 64: ms, and x their "
+          "FLOP-time at "
+          "the 1024^3 GEMM rate above\n%-22s %6s %22s %22s\n",
+          "layer", "mode", "forward + dw", "forward + dw + dx");
+      for (auto& [k, v] : result["conv_kernels_batch64"].items())
+        for (const char* m : {"exact", "fast"})
+          std::printf("%-22s %6s %12.3f (%5.2fx) %12.3f (%5.2fx)\n", k.c_str(), m,
+                      v[m]["forward_dw_ms"].get<double>(), v[m]["forward_dw_flop_times"].get<double>(),
+                      v[m]["forward_dw_dx_ms"].get<double>(), v[m]["forward_dw_dx_flop_times"].get<double>());
     }
   });
 }
