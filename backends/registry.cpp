@@ -38,7 +38,7 @@ struct Registry {
     b.set_num_threads(num_threads());
   }
   Backend* real_cuda() {
-    std::call_once(cuda_probe, [this] {
+    std::call_once(cuda_probe, [&] {  // uses `this` only when the CUDA backend is compiled in
 #ifdef PRISM_WITH_CUDA
       cuda_why.clear();
       Backend* created = cuda::create_backend(&cuda_why);
