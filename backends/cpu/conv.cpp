@@ -543,7 +543,27 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
                         blocked::DenseOut{dw, ckk}, co, ckk, R, GemmOrder::chunked, threads);
     }
   }
-  if (dx) {
+  if (dx && s.stride == 1 && co <= kDirectMaxTaps && ckk <= kWgradMaxTaps) {
+    // Few channels and taps (a first layer's shape): d rowsᵀ [CKK, P] of each image by the direct row kernel —
+    // entry (kidx, p) the chain over co from 0 of w[co, kidx] · dout[co, p], which is the GEMM's (co ≤ 32: one
+    // chunk) — then the padded col2im, with no GEMM whose 8-row strips CKK rows would half fill.
+    std::vector<float> wt(static_cast<size_t>(ckk * co));
+    for (int64_t c = 0; c < co; ++c)
+      for (int64_t k = 0; k < ckk; ++k) wt[static_cast<size_t>(k * co + c)] = w[c * ckk + k];
+    int64_t koff[kDirectMaxTaps];
+    for (int64_t c = 0; c < co; ++c) koff[c] = c * g.P;
+    const IsaKernels& isa = isa_kernels();
+    const int64_t OH = s.oh();
+    parallel_each(s.n, 1, [&](int64_t n) {
+      thread_local std::vector<float> rows_t, plane;
+      rows_t.resize(static_cast<size_t>(ckk * g.P));
+      plane.resize(static_cast<size_t>((s.h + 2 * s.pad) * (s.w + 2 * s.pad)));
+      for (int64_t oh = 0; oh < OH; ++oh)
+        isa.conv_direct_row(rows_t.data() + oh * g.OW, g.P, wt.data(), ckk, co,
+                            dout + n * co * g.P + oh * g.OW, koff, g.OW);
+      col2im_image_padded(dx + n * g.CHW, rows_t.data(), g.P, s, plane.data());
+    });
+  } else if (dx) {
     // d rowsᵀ [CKK, G·P] of G images at once = wᵀ · [G_n … G_n+G−1] (each entry the chunked chain over Co of
     // the composition's d rows; several images so that small output planes still fill the micro-tile's
     // columns), with wᵀ packed once for every image; then col2im of each image from its P columns. Blocks
