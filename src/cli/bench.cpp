@@ -50,18 +50,20 @@ nlohmann::ordered_json bench_sgemm(DeviceType device) {
   return out;
 }
 
+// The fmnist-cnn conv layers (3×3, stride 1, pad 1; batch 64 in both conv benchmarks).
+struct ConvLayer {
+  const char* name;
+  int64_t c, h, co;
+};
+constexpr ConvLayer kFmnistConvLayers[] = {{"conv1 1->32 @28x28", 1, 28, 32},
+                                           {"conv2 32->64 @14x14", 32, 14, 64},
+                                           {"conv3 64->128 @7x7", 64, 7, 128}};
+
 // Forward + backward of each fmnist-cnn conv layer at batch 64 (conv2d op: im2col + GEMM + bias, and its
 // gradients w.r.t. input, weight and bias), in milliseconds, per mode.
 nlohmann::ordered_json bench_conv_layers(DeviceType device) {
-  struct Layer {
-    const char* name;
-    int64_t c, h, co;
-  };
-  const Layer layers[] = {{"conv1 1->32 @28x28", 1, 28, 32},
-                          {"conv2 32->64 @14x14", 32, 14, 64},
-                          {"conv3 64->128 @7x7", 64, 7, 128}};
   nlohmann::ordered_json out;
-  for (const Layer& l : layers) {
+  for (const ConvLayer& l : kFmnistConvLayers) {
     Rng rng(0, RngStream::test);
     Tensor x = random_tensor({64, l.c, l.h, l.h}, rng, 1.0f, device).set_requires_grad();
     Tensor w = random_tensor({l.co, l.c, 3, 3}, rng, 0.3f, device).set_requires_grad();
@@ -89,16 +91,9 @@ nlohmann::ordered_json bench_conv_layers(DeviceType device) {
 // gradient) and forward + both gradients, in ms and as a multiple of their FLOP-time at this run's 1024³ GEMM
 // rate of the same mode (`gemm_gflops`). Operands stay resident; no bias, no loss around them.
 nlohmann::ordered_json bench_conv_kernels(DeviceType device, const nlohmann::ordered_json& gemm_gflops) {
-  struct Layer {
-    const char* name;
-    int64_t c, h, co;
-  };
-  const Layer layers[] = {{"conv1 1->32 @28x28", 1, 28, 32},
-                          {"conv2 32->64 @14x14", 32, 14, 64},
-                          {"conv3 64->128 @7x7", 64, 7, 128}};
   Backend& be = backend(device);
   nlohmann::ordered_json out;
-  for (const Layer& l : layers) {
+  for (const ConvLayer& l : kFmnistConvLayers) {
     const Conv2dShape s{64, l.c, l.h, l.h, 3, 3, 1, 1};
     const int64_t P = s.oh() * s.ow(), ckk = l.c * 9;
     Rng rng(0, RngStream::test);
