@@ -255,14 +255,16 @@ TEST_CASE("isa: three exact training steps hash to the committed value in every 
   }
 }
 
-TEST_CASE("isa: 2x2 max pooling with ties and NaN equals the reference body in every variant",
-          "[isa][pool]") {
+TEST_CASE("isa: max pooling with ties and NaN equals the reference body in every variant", "[isa][pool]") {
   cpu::CpuBackend be;
-  const Pool2dShape shapes[] = {{2, 3, 8, 8, 2, 2, 0},
-                                {1, 2, 9, 41, 2, 2, 0},
-                                {3, 2, 28, 28, 2, 2, 0},
-                                {1, 1, 7, 7, 2, 2, 0},
-                                {1, 1, 2, 70, 2, 2, 0}};
+  // 2×2 / 2 (the fmnist net's, its own kernel) and any other window (the row kernel): the ResNet stem's 3×3 / 2
+  // with padding 1 at widths that leave vector tails, ceil mode (BN-Inception), a 3×3 / 1 window, and 2×2 / 2
+  // with padding.
+  const Pool2dShape shapes[] = {{2, 3, 8, 8, 2, 2, 0},   {1, 2, 9, 41, 2, 2, 0},
+                                {3, 2, 28, 28, 2, 2, 0}, {1, 1, 7, 7, 2, 2, 0},
+                                {1, 1, 2, 70, 2, 2, 0},  {2, 3, 12, 12, 3, 2, 1},
+                                {1, 2, 9, 45, 3, 2, 1},  {1, 2, 14, 37, 3, 2, 0, true},
+                                {1, 1, 11, 23, 3, 1, 1}, {1, 2, 6, 19, 2, 2, 1}};
   for (cpu::Isa isa : cpu::supported_isas()) {
     ScopedIsa forced(isa);
     for (const Pool2dShape& s : shapes) {
@@ -278,9 +280,10 @@ TEST_CASE("isa: 2x2 max pooling with ties and NaN equals the reference body in e
       for (int64_t o = 0; o < out_n; ++o)
         if (!same_float(out[o], want[o]) || arg[o] != want_arg[o])
           FAIL(cpu::isa_name(isa) << " maxpool2d_forward N" << s.n << " C" << s.c << " " << s.h << "x" << s.w
-                                  << " k2 s2 p0: first differing output " << o << " = " << out[o]
-                                  << " (argmax " << arg[o] << "), reference " << want[o] << " (argmax "
-                                  << want_arg[o] << ")");
+                                  << " k" << s.k << " s" << s.stride << " p" << s.pad
+                                  << (s.ceil ? " ceil" : "") << ": first differing output " << o << " = "
+                                  << out[o] << " (argmax " << arg[o] << "), reference " << want[o]
+                                  << " (argmax " << want_arg[o] << ")");
     }
   }
 }

@@ -74,6 +74,10 @@ struct IsaKernels {
   // Max pooling of one plane p [H = 2·OH (+1), W] with a 2×2 window, stride 2, no padding: out and argmax
   // [OH, OW] as kern::maxpool2d_one gives them (argmax indexes the plane).
   void (*maxpool2x2_plane)(float* out, int32_t* argmax, const float* p, int64_t W, int64_t OH, int64_t OW);
+  // Max pooling of one output row oh with any window (k × k, stride, pad): out and argmax [OW] from the plane
+  // p [H, W] as kern::maxpool2d_one gives them.
+  void (*maxpool_row)(float* out, int32_t* argmax, const float* p, int64_t H, int64_t W, int64_t oh,
+                      int64_t OW, int64_t k, int64_t stride, int64_t pad);
   // dst[j·ld_dst + i] = src[i·ld_src + j] for one transpose_tile_size² tile (data movement only).
   int64_t transpose_tile_size;
   void (*transpose_tile)(float* dst, int64_t ld_dst, const float* src, int64_t ld_src);

@@ -26,6 +26,7 @@ const IsaKernels& isa_kernels_avx2() {
                             isa_avx2::conv_direct_row,
                             isa_avx2::wgrad_taps,
                             isa_avx2::maxpool2x2_plane,
+                            isa_avx2::maxpool_row,
                             isa_avx2::kTransposeTile,
                             isa_avx2::transpose_tile,
                             isa_avx2::rows_to_lanes};

@@ -32,6 +32,7 @@ const IsaKernels& isa_kernels_avx512() {
                             isa_avx512::conv_direct_row,
                             isa_avx512::wgrad_taps,
                             isa_avx512::maxpool2x2_plane,
+                            isa_avx512::maxpool_row,
                             isa_avx512::kTransposeTile,
                             isa_avx512::transpose_tile,
                             isa_avx512::rows_to_lanes};

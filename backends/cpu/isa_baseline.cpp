@@ -34,6 +34,7 @@ const IsaKernels& isa_kernels_baseline() {
                             isa_baseline::conv_direct_row,
                             isa_baseline::wgrad_taps,
                             isa_baseline::maxpool2x2_plane,
+                            isa_baseline::maxpool_row,
                             isa_baseline::kTransposeTile,
                             isa_baseline::transpose_tile,
                             isa_baseline::rows_to_lanes};

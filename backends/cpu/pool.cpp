@@ -24,29 +24,13 @@ void CpuBackend::maxpool2d_forward(float* out, int32_t* argmax, const float* in,
     });
     return;
   }
-  parallel_each(s.n * s.c, 4, [&](int64_t plane) {
-    const float* p = in + plane * s.h * s.w;
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OW; ++ow) {
-        const int64_t o = (plane * OH + oh) * OW + ow;
-        float best = 0.0f;
-        int32_t arg = -1;
-        for (int64_t ky = 0; ky < s.k; ++ky) {
-          const int64_t y = oh * s.stride - s.pad + ky;
-          if (y < 0 || y >= s.h) continue;
-          for (int64_t kx = 0; kx < s.k; ++kx) {
-            const int64_t x = ow * s.stride - s.pad + kx;
-            if (x < 0 || x >= s.w) continue;
-            const float v = p[y * s.w + x];
-            // Select without a branch: random data makes "which tap wins" unpredictable.
-            const bool take = kern::maxpool_takes(v, best, arg);
-            best = take ? v : best;
-            arg = take ? static_cast<int32_t>(y * s.w + x) : arg;
-          }
-        }
-        argmax[o] = arg;
-        out[o] = kern::maxpool_result(best, arg);
-      }
+  // Any other window (the ResNet stem's 3 × 3 / 2, padding 1; ceil mode): a row of outputs at a time, one
+  // masked vector gather per tap in the AVX variants (the taps and their rule as kern::maxpool2d_one's).
+  const IsaKernels& isa = isa_kernels();
+  parallel_each(s.n * s.c * OH, 8, [&](int64_t row) {
+    const int64_t plane = row / OH, oh = row % OH;
+    isa.maxpool_row(out + row * OW, argmax + row * OW, in + plane * s.h * s.w, s.h, s.w, oh, OW, s.k,
+                    s.stride, s.pad);
   });
 }
 
