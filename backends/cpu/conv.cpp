@@ -106,15 +106,20 @@ void col2im_image_transposed(float* image, const float* rows_t, int64_t ld, cons
   }
 }
 
+// Floats of one channel plane with the zero border of a conv's padding: (H + 2·pad) × (W + 2·pad).
+int64_t padded_plane_size(const Conv2dShape& s) {
+  return (s.h + 2 * s.pad) * (s.w + 2 * s.pad);
+}
+
 // col2im_image_transposed of a stride-1 conv, through `plane` [H + 2·pad, W + 2·pad] (scratch): each tap adds
 // its whole map into the padded plane, every output row one run (the ISA's add_rows), and the plane's interior
 // is the channel's gradient. The interior pixels receive the same terms in the same order as there (the
 // border cells collect the terms that fell outside the image, and are dropped).
 void col2im_image_padded(float* image, const float* rows_t, int64_t ld, const Conv2dShape& s, float* plane) {
-  const int64_t OH = s.oh(), OW = s.ow(), HW = s.h * s.w, Wp = s.w + 2 * s.pad, Hp = s.h + 2 * s.pad;
+  const int64_t OH = s.oh(), OW = s.ow(), HW = s.h * s.w, Wp = s.w + 2 * s.pad;
   const IsaKernels& isa = isa_kernels();
   for (int64_t c = 0; c < s.c; ++c) {
-    std::fill_n(plane, Hp * Wp, 0.0f);
+    std::fill_n(plane, padded_plane_size(s), 0.0f);
     for (int64_t ky = s.kh - 1; ky >= 0; --ky)
       for (int64_t kx = s.kw - 1; kx >= 0; --kx) {
         const float* map = rows_t + ((c * s.kh + ky) * s.kw + kx) * ld;
@@ -152,6 +157,23 @@ struct ConvGeometry {
         HW(shape.h * shape.w),
         CHW(shape.c * shape.h * shape.w),
         KHW(shape.kh * shape.kw) {}
+  // f(t, run, n, oh, ow) for the runs of im2col rows q0 … q0 + count − 1 that stay in one output row: rows
+  // q0 + t … q0 + t + run − 1 are output pixels (n, oh, ow … ow + run − 1).
+  template <class F>
+  void for_each_row_run(int64_t q0, int64_t count, F&& f) const {
+    int64_t n = q0 / P, p = q0 % P, oh = p / OW, ow = p % OW;
+    const int64_t OH = P / OW;
+    for (int64_t t = 0; t < count;) {
+      const int64_t run = std::min(count - t, OW - ow);
+      f(t, run, n, oh, ow);
+      t += run;
+      ow += run;
+      if (ow == OW) {
+        ow = 0;
+        if (++oh == OH) oh = 0, ++n;
+      }
+    }
+  }
 };
 
 // A stride-1 conv's input with its zero border written out: [N, C, H + 2·pad, W + 2·pad], so every window
@@ -163,8 +185,7 @@ struct PaddedInput {
   std::unique_ptr<float[]> storage;  // uninitialised: every element is written once below
   PaddedInput(const float* in, const Conv2dShape& s) {
     if (s.stride != 1) return;
-    const int64_t H = s.h + 2 * s.pad;
-    W = s.w + 2 * s.pad, HW = H * W, CHW = s.c * HW;
+    W = s.w + 2 * s.pad, HW = padded_plane_size(s), CHW = s.c * HW;
     if (s.pad == 0) {
       data = in;
       return;
@@ -186,6 +207,11 @@ struct PaddedInput {
     });
     data = out;
   }
+  // Where im2col column kidx = (c·KH + ky)·KW + kx reads, relative to a window's corner in this copy.
+  int64_t tap_offset(int64_t kidx, const Conv2dShape& s) const {
+    const int64_t khw = s.kh * s.kw;
+    return (kidx / khw) * HW + ((kidx % khw) / s.kw) * W + kidx % s.kw;
+  }
 };
 
 // The im2col matrix X[q, kidx] of `in`, packed with its lanes along q (forward: B(kidx, q)). A strip's lanes
@@ -201,13 +227,10 @@ struct Im2colByQ {
     if (padded.data) {
       const float* src[kMaxLanes];
       int64_t lane_of[kMaxLanes], count_of[kMaxLanes], nruns = 0;
-      for (int64_t lane = 0; lane < lanes;) {
-        const int64_t q = q0 + lane, n = q / g.P, p = q % g.P, oh = p / g.OW, ow = p % g.OW;
-        const int64_t count = std::min(lanes - lane, g.OW - ow);
+      g.for_each_row_run(q0, lanes, [&](int64_t lane, int64_t run, int64_t n, int64_t oh, int64_t ow) {
         src[nruns] = padded.data + n * padded.CHW + oh * padded.W + ow;  // the window's corner
-        lane_of[nruns] = lane, count_of[nruns++] = count;
-        lane += count;
-      }
+        lane_of[nruns] = lane, count_of[nruns++] = run;
+      });
       isa.pack_runs(dst, L, lanes, src, lane_of, count_of, nruns, k0, kc, s.kw, g.KHW, padded.HW, padded.W);
       return;
     }
@@ -216,12 +239,9 @@ struct Im2colByQ {
     };
     Run runs[kMaxLanes];
     int64_t nruns = 0;
-    for (int64_t lane = 0; lane < lanes;) {
-      const int64_t q = q0 + lane, n = q / g.P, p = q % g.P, oh = p / g.OW, ow = p % g.OW;
-      const int64_t count = std::min(lanes - lane, g.OW - ow);
-      runs[nruns++] = {lane, count, n, oh * s.stride - s.pad, ow * s.stride - s.pad};
-      lane += count;
-    }
+    g.for_each_row_run(q0, lanes, [&](int64_t lane, int64_t run, int64_t n, int64_t oh, int64_t ow) {
+      runs[nruns++] = {lane, run, n, oh * s.stride - s.pad, ow * s.stride - s.pad};
+    });
     int64_t c = k0 / g.KHW, ky = (k0 % g.KHW) / s.kw, kx = k0 % s.kw;
     for (int64_t k = 0; k < kc; ++k) {
       float* d = dst + k * L;
@@ -310,27 +330,15 @@ struct Im2colByK {
   }
   // Stride 1: lane l at depth step q = (n, oh, ow) reads padded[n, c_l, oh + ky_l, ow + kx_l].
   void pack_padded(float* dst, int64_t kidx0, int64_t lanes, int64_t q0, int64_t qc, int64_t L) const {
-    const Conv2dShape& s = g.s;
     int64_t off[kMaxLanes];
-    for (int64_t l = 0; l < lanes; ++l) {
-      const int64_t kidx = kidx0 + l;
-      off[l] = (kidx / g.KHW) * padded.HW + ((kidx % g.KHW) / s.kw) * padded.W + kidx % s.kw;
-    }
+    for (int64_t l = 0; l < lanes; ++l) off[l] = padded.tap_offset(kidx0 + l, g.s);
     const IsaKernels& isa = isa_kernels();
     const float* rows[kMaxLanes];
-    int64_t n = q0 / g.P, p = q0 % g.P, oh = p / g.OW, ow = p % g.OW;
-    for (int64_t t = 0; t < qc;) {  // runs of depth steps inside one output row
-      const int64_t count = std::min(qc - t, g.OW - ow);
+    g.for_each_row_run(q0, qc, [&](int64_t t, int64_t run, int64_t n, int64_t oh, int64_t ow) {
       const float* corner = padded.data + n * padded.CHW + oh * padded.W + ow;
       for (int64_t l = 0; l < lanes; ++l) rows[l] = corner + off[l];
-      isa.rows_to_lanes(dst + t * L, L, rows, lanes, count);
-      t += count;
-      ow += count;
-      if (ow == g.OW) {
-        ow = 0;
-        if (++oh == s.oh()) oh = 0, ++n;
-      }
-    }
+      isa.rows_to_lanes(dst + t * L, L, rows, lanes, run);
+    });
     if (lanes < L)
       for (int64_t t = 0; t < qc; ++t) std::fill(dst + t * L + lanes, dst + t * L + L, 0.0f);
   }
@@ -440,8 +448,12 @@ struct NchwOut {
   float& at(int64_t i, int64_t j) const { return out[((j / P) * co + i) * P + j % P]; }
 };
 
+// The few-tap paths (a first layer's shape) that skip the GEMM. kDirectMaxTaps: the K of conv_direct_row's
+// chains (the forward's C·KH·KW; the input gradient's Co). kWgradMaxTaps: the C·KH·KW rows a GEMM would fill
+// its 8-row strips with only half-way or less (the weight and input gradients), and what wgrad_taps keeps in
+// registers (K × 32 accumulators).
 constexpr int64_t kDirectMaxTaps = 32;
-constexpr int64_t kWgradMaxTaps = 16;  // the ISA's wgrad_taps keeps K × 32 lanes of accumulators in registers
+constexpr int64_t kWgradMaxTaps = 16;
 
 // dw[co, kidx] of a stride-1 conv with at most kWgradMaxTaps taps, without the GEMM (whose K ≤ 16 rows would
 // fill its micro-tile's 8-row strips half empty): each kReduceChunk chunk of depth steps q gets its part from
@@ -452,10 +464,9 @@ void wgrad_few_taps(float* dw, const float* dout, const PaddedInput& padded, con
                     int64_t co) {
   const Conv2dShape& s = g.s;
   constexpr int64_t L = 32, chunk = kern::kReduceChunk;
-  const int64_t ckk = s.c * g.KHW, R = s.n * g.P, chunks = (R + chunk - 1) / chunk, OH = s.oh();
+  const int64_t ckk = s.c * g.KHW, R = s.n * g.P, chunks = (R + chunk - 1) / chunk;
   int64_t koff[kWgradMaxTaps];
-  for (int64_t k = 0; k < ckk; ++k)
-    koff[k] = (k / g.KHW) * padded.HW + ((k % g.KHW) / s.kw) * padded.W + k % s.kw;
+  for (int64_t k = 0; k < ckk; ++k) koff[k] = padded.tap_offset(k, s);
   // Scratch kept per thread across calls (every element is written before it is read): a fresh vector per call
   // and per chunk cost a zero fill and, for the parts, page faults, each step.
   thread_local std::vector<float> parts_scratch;  // this (the calling) thread's; the tasks get its pointer
@@ -470,18 +481,10 @@ void wgrad_few_taps(float* dw, const float* dout, const PaddedInput& padded, con
       GradByCo{g, dout, co}.pack(gt.data(), co0, lanes, q0, qc, L);
       const float* corner[chunk];  // runs of steps inside one output row: the window corner moves by one
       int64_t count[chunk], nruns = 0;
-      int64_t n = q0 / g.P, p = q0 % g.P, oh = p / g.OW, ow = p % g.OW;
-      for (int64_t t = 0; t < qc;) {
-        const int64_t run = std::min(qc - t, g.OW - ow);
+      g.for_each_row_run(q0, qc, [&](int64_t, int64_t run, int64_t n, int64_t oh, int64_t ow) {
         corner[nruns] = padded.data + n * padded.CHW + oh * padded.W + ow;
         count[nruns++] = run;
-        t += run;
-        ow += run;
-        if (ow == g.OW) {
-          ow = 0;
-          if (++oh == OH) oh = 0, ++n;
-        }
-      }
+      });
       isa.wgrad_taps(parts + c * ckk * L, gt.data(), corner, count, nruns, koff, ckk);
     });
     for (int64_t k = 0; k < ckk; ++k)
@@ -497,8 +500,8 @@ void wgrad_few_taps(float* dw, const float* dout, const PaddedInput& padded, con
 
 // out[co, q] = chain over kidx of w[co, kidx] · X[q, kidx]: M = Co, N = N·P, K = C·KH·KW, in the chain order of
 // the composition. A stride-1 conv with at most kDirectMaxTaps taps skips the GEMM (whose packing would cost
-// more than its K fmas per output) and runs the same chains directly on the padded input. Fast mode uses it too: it is the faster blocking here (one k panel up to 768), and fast
-// mode may take any order.
+// more than its K fmas per output) and runs the same chains directly on the padded input. Fast mode uses it
+// too: it is the faster blocking here (one k panel up to 768), and fast mode may take any order.
 void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, const Conv2dShape& s,
                                 int64_t co) {
   const ConvGeometry g(s);
@@ -506,8 +509,7 @@ void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, con
   const PaddedInput padded(in, s);
   if (padded.data && ckk <= kDirectMaxTaps) {  // few taps (conv1 of a 1-channel net): direct, row by row
     int64_t koff[kDirectMaxTaps];
-    for (int64_t k = 0; k < ckk; ++k)
-      koff[k] = (k / g.KHW) * padded.HW + ((k % g.KHW) / s.kw) * padded.W + k % s.kw;
+    for (int64_t k = 0; k < ckk; ++k) koff[k] = padded.tap_offset(k, s);
     const IsaKernels& isa = isa_kernels();
     const int64_t OH = s.oh();
     parallel_each(s.n * OH, 4, [&](int64_t row) {
@@ -557,7 +559,7 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
     parallel_each(s.n, 1, [&](int64_t n) {
       thread_local std::vector<float> rows_t, plane;
       rows_t.resize(static_cast<size_t>(ckk * g.P));
-      plane.resize(static_cast<size_t>((s.h + 2 * s.pad) * (s.w + 2 * s.pad)));
+      plane.resize(static_cast<size_t>(padded_plane_size(s)));
       for (int64_t oh = 0; oh < OH; ++oh)
         isa.conv_direct_row(rows_t.data() + oh * g.OW, g.P, wt.data(), ckk, co,
                             dout + n * co * g.P + oh * g.OW, koff, g.OW);
@@ -576,8 +578,7 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
     const int64_t blocks = std::min<int64_t>(groups, 2 * threads);
     blocked::for_each_task(blocks, threads, [&](int64_t b) {
       std::vector<float> rows_t(static_cast<size_t>(ckk * G * g.P));
-      std::vector<float> plane(s.stride == 1 ? static_cast<size_t>((s.h + 2 * s.pad) * (s.w + 2 * s.pad))
-                                             : 0);
+      std::vector<float> plane(s.stride == 1 ? static_cast<size_t>(padded_plane_size(s)) : 0);
       for (int64_t group = b * groups / blocks; group < (b + 1) * groups / blocks; ++group) {
         const int64_t n0 = group * G, images = std::min(G, s.n - n0), cols = images * g.P;
         blocked::gemm_packed_a(wt,
