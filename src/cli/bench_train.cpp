@@ -242,20 +242,17 @@ void register_bench_train(CLI::App* bench) {
     if (!twins.empty()) torch = twins.back();
     nlohmann::ordered_json sittings = nlohmann::ordered_json::array();
     std::vector<double> torch_ips, ratio[2];
-    for (int64_t k = 0; k < a.sittings; ++k) {
-      nlohmann::ordered_json row;
-      for (int m = 0; m < 2; ++m)
-        row[mode_name(m ? Mode::exact : Mode::fast)] =
-            static_cast<double>(a.batch) / timing[m].sitting_seconds[static_cast<size_t>(k)];
+    for (size_t k = 0; k < static_cast<size_t>(a.sittings); ++k) {
+      const double prism_ips[2] = {static_cast<double>(a.batch) / timing[0].sitting_seconds[k],
+                                   static_cast<double>(a.batch) / timing[1].sitting_seconds[k]};
+      nlohmann::ordered_json row = {{"fast", prism_ips[0]}, {"exact", prism_ips[1]}};
       if (twin_ok) {
-        const double t = twins[static_cast<size_t>(k)]["images_per_second"].get<double>();
+        const double t = twins[k]["images_per_second"].get<double>();
         torch_ips.push_back(t);
         row["pytorch"] = t;
-        for (int m = 0; m < 2; ++m) {
-          const double q = row[mode_name(m ? Mode::exact : Mode::fast)].get<double>() / t;
-          ratio[m].push_back(q);
-          row[m ? "ratio_exact" : "ratio_fast"] = q;
-        }
+        for (int m = 0; m < 2; ++m) ratio[m].push_back(prism_ips[m] / t);
+        row["ratio_fast"] = ratio[0].back();
+        row["ratio_exact"] = ratio[1].back();
       }
       sittings.push_back(row);
     }

@@ -129,8 +129,10 @@ log "prism bench ops --device cuda / cpu --json ..."
 "$PRISM" bench ops --device cuda --json >"$OUT/bench_cuda.json" 2>>"$OUT/cuda_tests.log" || bench_status=$?
 "$PRISM" bench ops --device cpu --json >"$OUT/bench_cpu.json" 2>>"$OUT/cuda_tests.log" || bench_status=$?
 log "prism bench train --device cuda --json (training step vs PyTorch on the same GPU) ..."
-"$PRISM" bench train --device cuda --steps 40 --json >"$BUILD/bench_train_cuda.json" 2>>"$OUT/cuda_tests.log" ||
-  bench_status=$?
+# Three sittings, not the default five: each twin run imports torch and opens a CUDA context (seconds each) out
+# of the session's 15 device minutes; a dedicated GPU drifts less than a shared 2-core host.
+"$PRISM" bench train --device cuda --steps 40 --sittings 3 --json >"$BUILD/bench_train_cuda.json" \
+  2>>"$OUT/cuda_tests.log" || bench_status=$?
 log "prism bench resnet --device cuda --train-model resnet50 --json (vs PyTorch + cuDNN on the same GPU) ..."
 "$PRISM" bench resnet --device cuda --train-model resnet50 --steps 5 --json >"$BUILD/bench_resnet_cuda.json" \
   2>>"$OUT/cuda_tests.log" || bench_status=$?
