@@ -75,8 +75,8 @@ void col2im_image(float* image, const float* rows, const Conv2dShape& s) {
 }
 
 // col2im_image from d rowsᵀ [CKK, P] (rows ld apart): per channel, zero the plane, then for each tap (ky, kx) in descending
-// order add its whole [OH, OW] map into the shifted window of the plane, one output row at a time (contiguous
-// for stride 1). A pixel receives at most one term per tap, so its terms arrive in (ky, kx)-descending =
+// order add its whole [OH, OW] map into the shifted window of the plane, one output row at a time (strided: a
+// stride-1 conv takes col2im_image_padded). A pixel receives at most one term per tap, so its terms arrive in (ky, kx)-descending =
 // (oh, ow)-ascending order from 0: the order of kern::col2im_one, as in col2im_image.
 void col2im_image_transposed(float* image, const float* rows_t, int64_t ld, const Conv2dShape& s) {
   const int64_t OH = s.oh(), OW = s.ow(), HW = s.h * s.w;
@@ -96,11 +96,7 @@ void col2im_image_transposed(float* image, const float* rows_t, int64_t ld, cons
           if (y < 0 || y >= s.h) continue;
           float* dst = plane + y * s.w + (lo * s.stride - s.pad + kx);
           const float* src = map + oh * OW;
-          if (s.stride == 1) {
-            for (int64_t ow = lo; ow < hi; ++ow) dst[ow - lo] += src[ow];
-          } else {
-            for (int64_t ow = lo; ow < hi; ++ow) dst[(ow - lo) * s.stride] += src[ow];
-          }
+          for (int64_t ow = lo; ow < hi; ++ow) dst[(ow - lo) * s.stride] += src[ow];
         }
       }
   }
@@ -216,15 +212,16 @@ struct PaddedInput {
 
 // The im2col matrix X[q, kidx] of `in`, packed with its lanes along q (forward: B(kidx, q)). A strip's lanes
 // fall into runs of consecutive ow within one output row; each run reads one input row per tap. A stride-1
-// conv reads the padded input, where every run is a plain copy (the ISA's pack_runs, one call per strip).
+// conv reads the padded input, where every run is a plain copy (the ISA's pack_runs, one call per strip);
+// a strided one reads `in` lane by lane, zeros where the window hangs over an edge.
 struct Im2colByQ {
   ConvGeometry g;
   const float* in;
   const PaddedInput& padded;
   void pack(float* dst, int64_t q0, int64_t lanes, int64_t k0, int64_t kc, int64_t L) const {
     const Conv2dShape& s = g.s;
-    const IsaKernels& isa = isa_kernels();
     if (padded.data) {
+      const IsaKernels& isa = isa_kernels();
       const float* src[kMaxLanes];
       int64_t lane_of[kMaxLanes], count_of[kMaxLanes], nruns = 0;
       g.for_each_row_run(q0, lanes, [&](int64_t lane, int64_t run, int64_t n, int64_t oh, int64_t ow) {
@@ -255,14 +252,6 @@ struct Im2colByQ {
         }
         const float* row = in + run.n * g.CHW + c * g.HW + y * s.w;
         const int64_t x0 = run.x0 + kx;
-        if (s.stride == 1) {  // a row copy, zeros where the window hangs over the left or right edge
-          const int64_t lo = std::min<int64_t>(run.count, std::max<int64_t>(0, -x0));
-          const int64_t hi = std::max<int64_t>(lo, std::min<int64_t>(run.count, s.w - x0));
-          for (int64_t u = 0; u < lo; ++u) out[u] = 0.0f;
-          if (hi > lo) isa.copy_run(out + lo, row + x0 + lo, hi - lo);
-          for (int64_t u = hi; u < run.count; ++u) out[u] = 0.0f;
-          continue;
-        }
         for (int64_t t = 0; t < run.count; ++t) {
           const int64_t x = x0 + t * s.stride;
           out[t] = (x < 0 || x >= s.w) ? 0.0f : row[x];
