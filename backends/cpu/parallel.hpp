@@ -1,5 +1,6 @@
 // oneTBB helpers for the CPU backend: parallel loops over independent outputs, and the canonical chunked
-// reduction with its chunks spread over threads (each chunk summed by one thread, partials added in order).
+// reduction of one channel with its chunks spread over threads (each chunk summed by one thread, partials added
+// in order).
 #pragma once
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -20,22 +21,6 @@ void parallel_each(int64_t n, int64_t grain, F&& f) {
   tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain), [&](const tbb::blocked_range<int64_t>& r) {
     for (int64_t i = r.begin(); i < r.end(); ++i) f(i);
   });
-}
-
-// kern::chunked_reduce with the chunk partials computed in parallel: bit-identical to the sequential
-// definition.
-template <class T, class Step>
-T parallel_chunked_reduce(int64_t n, Step step) {
-  const int64_t chunks = (n + kern::kReduceChunk - 1) / kern::kReduceChunk;
-  if (chunks <= 4) return kern::chunked_reduce<T>(n, step);
-  std::vector<T> parts(chunks);
-  parallel_each(chunks, 4, [&](int64_t c) {
-    const int64_t b = c * kern::kReduceChunk, e = b + kern::kReduceChunk < n ? b + kern::kReduceChunk : n;
-    parts[c] = kern::chunk_partial<T>(b, e, step);
-  });
-  T total = parts[0];
-  for (int64_t c = 1; c < chunks; ++c) total = total + parts[c];
-  return total;
 }
 
 // kern::chunked_reduce_mid with the chunk partials computed in parallel.
