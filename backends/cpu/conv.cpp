@@ -544,14 +544,12 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
     int64_t koff[kDirectMaxTaps];
     for (int64_t c = 0; c < co; ++c) koff[c] = c * g.P;
     const IsaKernels& isa = isa_kernels();
-    const int64_t OH = s.oh();
     parallel_each(s.n, 1, [&](int64_t n) {
       thread_local std::vector<float> rows_t, plane;
       rows_t.resize(static_cast<size_t>(ckk * g.P));
       plane.resize(static_cast<size_t>(padded_plane_size(s)));
-      for (int64_t oh = 0; oh < OH; ++oh)
-        isa.conv_direct_row(rows_t.data() + oh * g.OW, g.P, wt.data(), ckk, co,
-                            dout + n * co * g.P + oh * g.OW, koff, g.OW);
+      // The "taps" here are whole dout planes (koff[c] = c·P), so the image is one row of P outputs.
+      isa.conv_direct_row(rows_t.data(), g.P, wt.data(), ckk, co, dout + n * co * g.P, koff, g.P);
       col2im_image_padded(dx + n * g.CHW, rows_t.data(), g.P, s, plane.data());
     });
   } else if (dx) {
