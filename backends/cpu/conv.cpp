@@ -476,12 +476,12 @@ void wgrad_few_taps(float* dw, const float* dout, const PaddedInput& padded, con
       });
       isa.wgrad_taps(parts + c * ckk * L, gt.data(), corner, count, nruns, koff, ckk);
     });
+    // Each output's parts in chunk order; the chunk loop outside, so the K·32 additions of one chunk are
+    // independent and vectorise (one chain per output would wait on the add latency at every chunk).
+    for (int64_t c = 1; c < chunks; ++c)
+      for (int64_t i = 0; i < ckk * L; ++i) parts[i] = parts[i] + parts[c * ckk * L + i];
     for (int64_t k = 0; k < ckk; ++k)
-      for (int64_t l = 0; l < lanes; ++l) {
-        float total = parts[k * L + l];
-        for (int64_t c = 1; c < chunks; ++c) total = total + parts[(c * ckk + k) * L + l];
-        dw[(co0 + l) * ckk + k] = total;
-      }
+      for (int64_t l = 0; l < lanes; ++l) dw[(co0 + l) * ckk + k] = parts[k * L + l];
   }
 }
 
