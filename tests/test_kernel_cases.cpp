@@ -230,6 +230,14 @@ void add_wide_row_conv_cases(std::vector<Case>& cs) {
   add_whole_conv_cases(cs, {2, 1, 20, 20, 3, 3, 1, 1}, 40);
 }
 
+// Stride-1 input gradients whose taps reach past the map on both sides by different amounts (the gathering
+// col2im's lane masks): a 5 × 3 kernel with padding 2 (outputs wider than the input, rows of 35 across
+// vector widths), and a 3 × 5 kernel with no padding (a tap window inside the map). Appended at the end, as above.
+void add_gather_col2im_conv_cases(std::vector<Case>& cs) {
+  add_whole_conv_cases(cs, {1, 2, 4, 35, 5, 3, 1, 2}, 6);
+  add_whole_conv_cases(cs, {2, 3, 6, 19, 3, 5, 1, 0}, 4);
+}
+
 void add_conv_cases(std::vector<Case>& cs) {
   struct S {
     Conv2dShape s;
@@ -1208,6 +1216,7 @@ std::vector<Case> build_cases() {
   add_memory_bank_cases(cs);
   add_deep_conv_cases(cs);
   add_wide_row_conv_cases(cs);
+  add_gather_col2im_conv_cases(cs);
   return cs;
 }
 

@@ -76,7 +76,7 @@ void col2im_image(float* image, const float* rows, const Conv2dShape& s) {
 
 // col2im_image from d rowsᵀ [CKK, P] (rows ld apart): per channel, zero the plane, then for each tap (ky, kx) in descending
 // order add its whole [OH, OW] map into the shifted window of the plane, one output row at a time (strided: a
-// stride-1 conv takes col2im_image_padded). A pixel receives at most one term per tap, so its terms arrive in (ky, kx)-descending =
+// stride-1 conv takes col2im_image_gather). A pixel receives at most one term per tap, so its terms arrive in (ky, kx)-descending =
 // (oh, ow)-ascending order from 0: the order of kern::col2im_one, as in col2im_image.
 void col2im_image_transposed(float* image, const float* rows_t, int64_t ld, const Conv2dShape& s) {
   const int64_t OH = s.oh(), OW = s.ow(), HW = s.h * s.w;
@@ -107,23 +107,28 @@ int64_t padded_plane_size(const Conv2dShape& s) {
   return (s.h + 2 * s.pad) * (s.w + 2 * s.pad);
 }
 
-// col2im_image_transposed of a stride-1 conv, through `plane` [H + 2·pad, W + 2·pad] (scratch): each tap adds
-// its whole map into the padded plane, every output row one run (the ISA's add_rows), and the plane's interior
-// is the channel's gradient. The interior pixels receive the same terms in the same order as there (the
-// border cells collect the terms that fell outside the image, and are dropped).
-void col2im_image_padded(float* image, const float* rows_t, int64_t ld, const Conv2dShape& s, float* plane) {
-  const int64_t OH = s.oh(), OW = s.ow(), HW = s.h * s.w, Wp = s.w + 2 * s.pad;
+// col2im_image_transposed of a stride-1 conv as a gather, straight into the image: input row y of channel c
+// takes, for each tap (ky, kx) in descending order whose output row oh = y + pad − ky exists, the map's row oh
+// shifted by pad − kx (the ISA's col2im_row): the same terms in the same order from 0, with no padded plane to
+// zero, add into and copy out of.
+void col2im_image_gather(float* image, const float* rows_t, int64_t ld, const Conv2dShape& s) {
+  const int64_t OH = s.oh(), OW = s.ow(), HW = s.h * s.w, khw = s.kh * s.kw;
   const IsaKernels& isa = isa_kernels();
-  for (int64_t c = 0; c < s.c; ++c) {
-    std::fill_n(plane, padded_plane_size(s), 0.0f);
-    for (int64_t ky = s.kh - 1; ky >= 0; --ky)
-      for (int64_t kx = s.kw - 1; kx >= 0; --kx) {
-        const float* map = rows_t + ((c * s.kh + ky) * s.kw + kx) * ld;
-        isa.add_rows(plane + ky * Wp + kx, Wp, map, OW, OH, OW);
+  std::vector<const float*> src(static_cast<size_t>(khw));
+  std::vector<int64_t> shift(static_cast<size_t>(khw));
+  for (int64_t c = 0; c < s.c; ++c)
+    for (int64_t y = 0; y < s.h; ++y) {
+      int64_t taps = 0;
+      for (int64_t ky = s.kh - 1; ky >= 0; --ky) {
+        const int64_t oh = y + s.pad - ky;
+        if (oh < 0 || oh >= OH) continue;
+        for (int64_t kx = s.kw - 1; kx >= 0; --kx, ++taps) {
+          src[taps] = rows_t + ((c * s.kh + ky) * s.kw + kx) * ld + oh * OW;
+          shift[taps] = s.pad - kx;
+        }
       }
-    for (int64_t y = 0; y < s.h; ++y)
-      isa.copy_run(image + c * HW + y * s.w, plane + (y + s.pad) * Wp + s.pad, s.w);
-  }
+      isa.col2im_row(image + c * HW + y * s.w, s.w, src.data(), shift.data(), taps, OW);
+    }
 }
 
 }  // namespace
@@ -537,7 +542,7 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
   if (dx && s.stride == 1 && co <= kDirectMaxTaps && ckk <= kWgradMaxTaps) {
     // Few channels and taps (a first layer's shape): d rowsᵀ [CKK, P] of each image by the direct row kernel —
     // entry (kidx, p) the chain over co from 0 of w[co, kidx] · dout[co, p], which is the GEMM's (co ≤ 32: one
-    // chunk) — then the padded col2im, with no GEMM whose 8-row strips CKK rows would half fill.
+    // chunk) — then the gathering col2im, with no GEMM whose 8-row strips CKK rows would half fill.
     std::vector<float> wt(static_cast<size_t>(ckk * co));
     for (int64_t c = 0; c < co; ++c)
       for (int64_t k = 0; k < ckk; ++k) wt[static_cast<size_t>(k * co + c)] = w[c * ckk + k];
@@ -545,12 +550,11 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
     for (int64_t c = 0; c < co; ++c) koff[c] = c * g.P;
     const IsaKernels& isa = isa_kernels();
     parallel_each(s.n, 1, [&](int64_t n) {
-      thread_local std::vector<float> rows_t, plane;
+      thread_local std::vector<float> rows_t;
       rows_t.resize(static_cast<size_t>(ckk * g.P));
-      plane.resize(static_cast<size_t>(padded_plane_size(s)));
       // The "taps" here are whole dout planes (koff[c] = c·P), so the image is one row of P outputs.
       isa.conv_direct_row(rows_t.data(), g.P, wt.data(), ckk, co, dout + n * co * g.P, koff, g.P);
-      col2im_image_padded(dx + n * g.CHW, rows_t.data(), g.P, s, plane.data());
+      col2im_image_gather(dx + n * g.CHW, rows_t.data(), g.P, s);
     });
   } else if (dx) {
     // d rowsᵀ [CKK, G·P] of G images at once = wᵀ · [G_n … G_n+G−1] (each entry the chunked chain over Co of
@@ -565,7 +569,6 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
     const int64_t blocks = std::min<int64_t>(groups, 2 * threads);
     blocked::for_each_task(blocks, threads, [&](int64_t b) {
       std::vector<float> rows_t(static_cast<size_t>(ckk * G * g.P));
-      std::vector<float> plane(s.stride == 1 ? static_cast<size_t>(padded_plane_size(s)) : 0);
       for (int64_t group = b * groups / blocks; group < (b + 1) * groups / blocks; ++group) {
         const int64_t n0 = group * G, images = std::min(G, s.n - n0), cols = images * g.P;
         blocked::gemm_packed_a(wt,
@@ -573,7 +576,7 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
                                blocked::DenseOut{rows_t.data(), cols}, cols, 1);
         for (int64_t i = 0; i < images; ++i) {
           if (s.stride == 1)
-            col2im_image_padded(dx + (n0 + i) * g.CHW, rows_t.data() + i * g.P, cols, s, plane.data());
+            col2im_image_gather(dx + (n0 + i) * g.CHW, rows_t.data() + i * g.P, cols, s);
           else
             col2im_image_transposed(dx + (n0 + i) * g.CHW, rows_t.data() + i * g.P, cols, s);
         }

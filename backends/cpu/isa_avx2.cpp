@@ -15,7 +15,7 @@ const IsaKernels& isa_kernels_avx2() {
                             isa_avx2::gemm_micro,
                             isa_avx2::fma_arrays,
                             isa_avx2::copy_run,
-                            isa_avx2::add_rows,
+                            isa_avx2::col2im_row,
                             isa_avx2::pack_runs,
                             isa_avx2::gather_f32,
                             isa_avx2::gather_window_f32,

@@ -21,7 +21,7 @@ const IsaKernels& isa_kernels_avx512() {
                             isa_avx512::gemm_micro,
                             isa_avx512::fma_arrays,
                             isa_avx512::copy_run,
-                            isa_avx512::add_rows,
+                            isa_avx512::col2im_row,
                             isa_avx512::pack_runs,
                             isa_avx512::gather_f32,
                             isa_avx512::gather_window_f32,

@@ -23,7 +23,7 @@ const IsaKernels& isa_kernels_baseline() {
                             isa_baseline::gemm_micro,
                             isa_baseline::fma_arrays,
                             isa_baseline::copy_run,
-                            isa_baseline::add_rows,
+                            isa_baseline::col2im_row,
                             isa_baseline::pack_runs,
                             isa_baseline::gather_f32,
                             isa_baseline::gather_window_f32,
