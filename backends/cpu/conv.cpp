@@ -114,21 +114,21 @@ int64_t padded_plane_size(const Conv2dShape& s) {
 void col2im_image_gather(float* image, const float* rows_t, int64_t ld, const Conv2dShape& s) {
   const int64_t OH = s.oh(), OW = s.ow(), HW = s.h * s.w, khw = s.kh * s.kw;
   const IsaKernels& isa = isa_kernels();
-  std::vector<const float*> src(static_cast<size_t>(khw));
-  std::vector<int64_t> shift(static_cast<size_t>(khw));
-  for (int64_t c = 0; c < s.c; ++c)
-    for (int64_t y = 0; y < s.h; ++y) {
-      int64_t taps = 0;
-      for (int64_t ky = s.kh - 1; ky >= 0; --ky) {
-        const int64_t oh = y + s.pad - ky;
-        if (oh < 0 || oh >= OH) continue;
-        for (int64_t kx = s.kw - 1; kx >= 0; --kx, ++taps) {
-          src[taps] = rows_t + ((c * s.kh + ky) * s.kw + kx) * ld + oh * OW;
-          shift[taps] = s.pad - kx;
-        }
+  std::vector<int64_t> off(static_cast<size_t>(khw)), shift(static_cast<size_t>(khw));
+  for (int64_t y = 0; y < s.h; ++y) {
+    int64_t taps = 0;  // the same for every channel: offsets from the channel's first map
+    for (int64_t ky = s.kh - 1; ky >= 0; --ky) {
+      const int64_t oh = y + s.pad - ky;
+      if (oh < 0 || oh >= OH) continue;
+      for (int64_t kx = s.kw - 1; kx >= 0; --kx, ++taps) {
+        off[taps] = (ky * s.kw + kx) * ld + oh * OW;
+        shift[taps] = s.pad - kx;
       }
-      isa.col2im_row(image + c * HW + y * s.w, s.w, src.data(), shift.data(), taps, OW);
     }
+    for (int64_t c = 0; c < s.c; ++c)
+      isa.col2im_row(image + c * HW + y * s.w, s.w, rows_t + c * khw * ld, off.data(), shift.data(), taps,
+                     OW);
+  }
 }
 
 }  // namespace

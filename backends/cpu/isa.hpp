@@ -37,9 +37,9 @@ struct IsaKernels {
   // dst[i] = src[i] for i < n: short runs, no library call (full vectors and a masked tail).
   void (*copy_run)(float* dst, const float* src, int64_t n);
   // One row of a stride-1 conv's input gradient (col2im as a gather): dst[x] = the sum from 0, in tap order, of
-  // src[t][x + shift[t]] over the taps t < taps with x + shift[t] in [0, n_src), for x < n.
-  void (*col2im_row)(float* dst, int64_t n, const float* const* src, const int64_t* shift, int64_t taps,
-                     int64_t n_src);
+  // base[off[t] + x + shift[t]] over the taps t < taps with x + shift[t] in [0, n_src), for x < n.
+  void (*col2im_row)(float* dst, int64_t n, const float* base, const int64_t* off, const int64_t* shift,
+                     int64_t taps, int64_t n_src);
   // kc depth steps of a strip packed from runs of a zero-bordered input (a stride-1 conv's forward im2col):
   // dst[k·L + lane[r] + t] = src[r][c·plane + ky·row + kx + t] for t < count[r], (c, ky, kx) the tap of depth
   // k0 + k (KW = kw, KH·KW = khw), and zeros in lanes [lanes, L).
