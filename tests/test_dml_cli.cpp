@@ -319,6 +319,54 @@ TEST_CASE("cli: eval and select read files written by numpy", "[dml][cli]") {
   CHECK(s["r"].get<int64_t>() == 6);
 }
 
+TEST_CASE("cli: prism bench ops times the conv layers against their FLOP-time and conv1's memory floor",
+          "[cli][bench]") {
+  const auto r = dmltest::run_prism("bench ops --json --threads 1 2>/dev/null");
+  const nlohmann::json j = parse_json(r);
+  REQUIRE(j["sgemm_gflops"]["1024"]["exact"].get<double>() > 0);
+  struct Layer {
+    const char* name;
+    double c, h, co;
+  };
+  for (const Layer& l : {Layer{"conv1 1->32 @28x28", 1, 28, 32}, Layer{"conv2 32->64 @14x14", 32, 14, 64},
+                         Layer{"conv3 64->128 @7x7", 64, 7, 128}}) {
+    INFO(l.name);
+    const nlohmann::json& op = j["conv_forward_backward_batch64"][l.name];
+    const nlohmann::json& kernels = j["conv_kernels_batch64"][l.name];
+    const double gemm_flops = 2.0 * 64 * l.h * l.h * l.co * l.c * 9;  // one of the layer's three GEMMs
+    for (const char* mode : {"exact", "fast"}) {
+      INFO(mode);
+      const double rate = j["sgemm_gflops"]["1024"][mode].get<double>() * 1e9;
+      // Each time with its multiple of the FLOP-time of its GEMMs (forward + dW: two; all gradients: three).
+      for (const auto& [key, gemms] :
+           {std::pair<std::string, int>{"forward_dw", 2}, {"all", 3}, {"all_sum_loss", 3}}) {
+        INFO(key);
+        const double ms = op[mode][key + "_ms"].get<double>();
+        CHECK(ms > 0);
+        CHECK(op[mode][key + "_flop_times"].get<double>() == Approx(ms * 1e-3 / (gemms * gemm_flops / rate)));
+      }
+      for (const auto& [key, gemms] : {std::pair<std::string, int>{"forward_dw", 2}, {"forward_dw_dx", 3}}) {
+        INFO(key);
+        const double ms = kernels[mode][key + "_ms"].get<double>();
+        CHECK(ms > 0);
+        CHECK(kernels[mode][key + "_flop_times"].get<double>() ==
+              Approx(ms * 1e-3 / (gemms * gemm_flops / rate)));
+      }
+    }
+  }
+  const nlohmann::json& floor = j["conv1_output_memory_floor"];
+  CHECK(floor["bytes"].get<int64_t>() == 64 * 32 * 28 * 28 * 4);
+  CHECK(floor["rotation_bytes"].get<int64_t>() > (int64_t{64} << 20));
+  CHECK(floor["write_ms"].get<double>() > 0);
+  CHECK(floor["read_ms"].get<double>() > 0);
+  const double conv1_forward_dw_s =
+      2 * 2.0 * 64 * 28 * 28 * 32 * 9 / (j["sgemm_gflops"]["1024"]["exact"].get<double>() * 1e9);
+  CHECK(
+      floor["write_read_forward_dw_flop_times"].get<double>() ==
+      Approx((floor["write_ms"].get<double>() + floor["read_ms"].get<double>()) * 1e-3 / conv1_forward_dw_s));
+  require_failure(dmltest::run_prism("bench ops --device tpu"), {"--device"});
+}
+
 TEST_CASE("cli: prism bench resnet times inference and a training step in both modes", "[cli][bench]") {
   // Tiny: resnet18 for both at 32 px, batch 2, one timed batch each; no PyTorch.
   const auto r = dmltest::run_prism(

@@ -63,7 +63,8 @@ def bench_part():
     print("conv fwd+bwd ms :  layer                  exact     fast    torch  (batch 64, sum().backward())")
     for k in cl:
         tv = tl.get(k)
-        print(f"                 {k:<22} {cl[k]['exact_ms']:8.3f} {cl[k]['fast_ms']:8.3f} {fmt(tv, '8.3f'):>8}")
+        e, f = cl[k]["exact"]["all_sum_loss_ms"], cl[k]["fast"]["all_sum_loss_ms"]
+        print(f"                 {k:<22} {e:8.3f} {f:8.3f} {fmt(tv, '8.3f'):>8}")
     if "error" in bt: print("torch bench     : unavailable:", bt["error"], f"(exit {torch_status})")
     steps = load("bench_steps_cuda.json")
     tr = steps.get("fmnist") or {"error": steps.get("error", "prism bench train printed nothing")}
