@@ -190,12 +190,13 @@ void add_gemm_cases(std::vector<Case>& cs) {
 void add_whole_conv_cases(std::vector<Case>& cs, const Conv2dShape& s, int64_t co) {
   const int64_t P = s.oh() * s.ow(), ckk = s.c * s.kh * s.kw, nin = s.n * s.c * s.h * s.w;
   const std::string params = conv_params(s) + " co " + std::to_string(co);
-  cs.push_back({Op::conv2d_forward,
-                params,
-                {fin("in", nin), fin("w", co * ckk), fout("out", s.n * co * P)},
-                nullptr,
-                [s, co](Backend& be, const Ptrs& p) { be.conv2d_forward(p.f(2), p.f(0), p.f(1), s, co); },
-                kTolSum});
+  cs.push_back(
+      {Op::conv2d_forward,
+       params,
+       {fin("in", nin), fin("w", co * ckk), fout("out", s.n * co * P)},
+       nullptr,
+       [s, co](Backend& be, const Ptrs& p) { be.conv2d_forward(p.f(2), p.f(0), p.f(1), nullptr, s, co); },
+       kTolSum});
   for (int want = 1; want <= 3; ++want)  // dx, dw, both
     cs.push_back({Op::conv2d_backward,
                   params + (want == 1   ? " dx only"
@@ -207,8 +208,8 @@ void add_whole_conv_cases(std::vector<Case>& cs, const Conv2dShape& s, int64_t c
                   [s, co, want](Backend& be, const Ptrs& p) {
                     if (!(want & 1)) be.fill_f32(p.f(3), 0.0f, s.n * s.c * s.h * s.w);
                     if (!(want & 2)) be.fill_f32(p.f(4), 0.0f, co * s.c * s.kh * s.kw);
-                    be.conv2d_backward(want & 1 ? p.f(3) : nullptr, want & 2 ? p.f(4) : nullptr, p.f(0),
-                                       p.f(1), p.f(2), s, co);
+                    be.conv2d_backward(want & 1 ? p.f(3) : nullptr, want & 2 ? p.f(4) : nullptr, nullptr,
+                                       p.f(0), p.f(1), p.f(2), s, co);
                   },
                   kTolSum});
 }
@@ -236,6 +237,53 @@ void add_wide_row_conv_cases(std::vector<Case>& cs) {
 void add_gather_col2im_conv_cases(std::vector<Case>& cs) {
   add_whole_conv_cases(cs, {1, 2, 4, 35, 5, 3, 1, 2}, 6);
   add_whole_conv_cases(cs, {2, 3, 6, 19, 3, 5, 1, 0}, 4);
+}
+
+// The conv with a bias: the forward's + bias (the CPU's direct few-tap kernel adds it in registers after each
+// chain; the GEMM path adds it after), and the backward's bias gradient (the few-tap weight gradient sums dout in
+// the same pass; otherwise reduce_mid), alone and with the other gradients. Few-tap shapes (two blocks of 32
+// lanes, one partial; 18 taps on rows of 37), a forward past the direct kernel's 32 taps, and stride 2.
+// Appended at the end, as above.
+void add_bias_conv_cases(std::vector<Case>& cs) {
+  struct B {
+    Conv2dShape s;
+    int64_t co;
+  };
+  for (const B& v : {B{{2, 1, 20, 20, 3, 3, 1, 1}, 40}, B{{1, 2, 5, 37, 3, 3, 1, 1}, 11},
+                     B{{2, 4, 6, 6, 3, 3, 1, 1}, 7}, B{{4, 4, 9, 9, 3, 3, 2, 1}, 12}}) {
+    const Conv2dShape s = v.s;
+    const int64_t co = v.co, P = s.oh() * s.ow(), ckk = s.c * s.kh * s.kw, nin = s.n * s.c * s.h * s.w;
+    const std::string params = conv_params(s) + " co " + std::to_string(co) + " bias";
+    cs.push_back(
+        {Op::conv2d_forward,
+         params,
+         {fin("in", nin), fin("w", co * ckk), fin("b", co), fout("out", s.n * co * P)},
+         nullptr,
+         [s, co](Backend& be, const Ptrs& p) { be.conv2d_forward(p.f(3), p.f(0), p.f(1), p.f(2), s, co); },
+         kTolSum});
+    for (int want = 4; want <= 7; want += 2)  // db only (4), dw + db (6); then all three below
+      cs.push_back({Op::conv2d_backward,
+                    params + (want == 4 ? " db only" : " dw + db"),
+                    {fin("dout", s.n * co * P), fin("in", nin), fin("w", co * ckk), fout("dx", nin),
+                     fout("dw", co * ckk), fout("db", co)},
+                    nullptr,
+                    [s, co, want](Backend& be, const Ptrs& p) {
+                      be.fill_f32(p.f(3), 0.0f, s.n * s.c * s.h * s.w);
+                      if (!(want & 2)) be.fill_f32(p.f(4), 0.0f, co * s.c * s.kh * s.kw);
+                      be.conv2d_backward(nullptr, want & 2 ? p.f(4) : nullptr, p.f(5), p.f(0), p.f(1), p.f(2),
+                                         s, co);
+                    },
+                    kTolSum});
+    cs.push_back({Op::conv2d_backward,
+                  params + " dx + dw + db",
+                  {fin("dout", s.n * co * P), fin("in", nin), fin("w", co * ckk), fout("dx", nin),
+                   fout("dw", co * ckk), fout("db", co)},
+                  nullptr,
+                  [s, co](Backend& be, const Ptrs& p) {
+                    be.conv2d_backward(p.f(3), p.f(4), p.f(5), p.f(0), p.f(1), p.f(2), s, co);
+                  },
+                  kTolSum});
+  }
 }
 
 void add_conv_cases(std::vector<Case>& cs) {
@@ -285,20 +333,20 @@ void add_conv_cases(std::vector<Case>& cs) {
     const Conv2dShape s = v.s;
     const int64_t co = v.co, P = s.oh() * s.ow(), ckk = s.c * s.kh * s.kw, nin = s.n * s.c * s.h * s.w;
     const std::string params = conv_params(s) + " co " + std::to_string(co) + " (fmnist-cnn)";
-    cs.push_back(
-        large({Op::conv2d_forward,
-               params,
-               {fin("in", nin), fin("w", co * ckk), fout("out", s.n * co * P)},
-               nullptr,
-               [s, co](Backend& be, const Ptrs& p) { be.conv2d_forward(p.f(2), p.f(0), p.f(1), s, co); },
-               kTolSum}));
+    cs.push_back(large(
+        {Op::conv2d_forward,
+         params,
+         {fin("in", nin), fin("w", co * ckk), fout("out", s.n * co * P)},
+         nullptr,
+         [s, co](Backend& be, const Ptrs& p) { be.conv2d_forward(p.f(2), p.f(0), p.f(1), nullptr, s, co); },
+         kTolSum}));
     cs.push_back(large({Op::conv2d_backward,
                         params,
                         {fin("dout", s.n * co * P), fin("in", nin), fin("w", co * ckk), fout("dx", nin),
                          fout("dw", co * ckk)},
                         nullptr,
                         [s, co](Backend& be, const Ptrs& p) {
-                          be.conv2d_backward(p.f(3), p.f(4), p.f(0), p.f(1), p.f(2), s, co);
+                          be.conv2d_backward(p.f(3), p.f(4), nullptr, p.f(0), p.f(1), p.f(2), s, co);
                         },
                         kTolSum}));
   }
@@ -1217,6 +1265,7 @@ std::vector<Case> build_cases() {
   add_deep_conv_cases(cs);
   add_wide_row_conv_cases(cs);
   add_gather_col2im_conv_cases(cs);
+  add_bias_conv_cases(cs);
   return cs;
 }
 

@@ -454,17 +454,21 @@ constexpr int64_t kWgradMaxTaps = 16;
 // the ISA's wgrad_taps (dout transposed to 32 lanes along Co, the input read from its zero-bordered copy),
 // chunks in parallel; then the parts are added in chunk order. That is the chunked chain of the GEMM
 // (kern::gemm_one, GemmOrder::chunked): part = fma chain from 0 over the chunk, total = part, then total + part.
-void wgrad_few_taps(float* dw, const float* dout, const PaddedInput& padded, const ConvGeometry& g,
+// With db, the same pass also sums dout per channel (one more row of parts): chunks of the same (n, p) axis, each
+// from 0, in step order, then in chunk order — kern::chunked_reduce_mid, which defines reduce_mid (the bias
+// gradient of the composition).
+void wgrad_few_taps(float* dw, float* db, const float* dout, const PaddedInput& padded, const ConvGeometry& g,
                     int64_t co) {
   const Conv2dShape& s = g.s;
   constexpr int64_t L = 32, chunk = kern::kReduceChunk;
   const int64_t ckk = s.c * g.KHW, R = s.n * g.P, chunks = (R + chunk - 1) / chunk;
+  const int64_t rows = ckk + (db ? 1 : 0);  // part rows per chunk: the taps, then Σ dout
   int64_t koff[kWgradMaxTaps];
   for (int64_t k = 0; k < ckk; ++k) koff[k] = padded.tap_offset(k, s);
   // Scratch kept per thread across calls (every element is written before it is read): a fresh vector per call
   // and per chunk cost a zero fill and, for the parts, page faults, each step.
   thread_local std::vector<float> parts_scratch;  // this (the calling) thread's; the tasks get its pointer
-  parts_scratch.resize(static_cast<size_t>(chunks * ckk * L));
+  parts_scratch.resize(static_cast<size_t>(chunks * rows * L));
   float* const parts = parts_scratch.data();
   const IsaKernels& isa = isa_kernels();
   for (int64_t co0 = 0; co0 < co; co0 += L) {
@@ -479,14 +483,16 @@ void wgrad_few_taps(float* dw, const float* dout, const PaddedInput& padded, con
         corner[nruns] = padded.data + n * padded.CHW + oh * padded.W + ow;
         count[nruns++] = run;
       });
-      isa.wgrad_taps(parts + c * ckk * L, gt.data(), corner, count, nruns, koff, ckk);
+      isa.wgrad_taps(parts + c * rows * L, gt.data(), corner, count, nruns, koff, ckk, db != nullptr);
     });
-    // Each output's parts in chunk order; the chunk loop outside, so the K·32 additions of one chunk are
+    // Each output's parts in chunk order; the chunk loop outside, so the rows·32 additions of one chunk are
     // independent and vectorise (one chain per output would wait on the add latency at every chunk).
     for (int64_t c = 1; c < chunks; ++c)
-      for (int64_t i = 0; i < ckk * L; ++i) parts[i] = parts[i] + parts[c * ckk * L + i];
+      for (int64_t i = 0; i < rows * L; ++i) parts[i] = parts[i] + parts[c * rows * L + i];
     for (int64_t k = 0; k < ckk; ++k)
       for (int64_t l = 0; l < lanes; ++l) dw[(co0 + l) * ckk + k] = parts[k * L + l];
+    if (db)
+      for (int64_t l = 0; l < lanes; ++l) db[co0 + l] = parts[ckk * L + l];
   }
 }
 
@@ -496,8 +502,8 @@ void wgrad_few_taps(float* dw, const float* dout, const PaddedInput& padded, con
 // the composition. A stride-1 conv with at most kDirectMaxTaps taps skips the GEMM (whose packing would cost
 // more than its K fmas per output) and runs the same chains directly on the padded input. Fast mode uses it
 // too: it is the faster blocking here (one k panel up to 768), and fast mode may take any order.
-void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, const Conv2dShape& s,
-                                int64_t co) {
+void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, const float* bias,
+                                const Conv2dShape& s, int64_t co) {
   const ConvGeometry g(s);
   const int64_t ckk = s.c * g.KHW, R = s.n * g.P;
   const PaddedInput padded(in, s);
@@ -508,26 +514,28 @@ void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, con
     const int64_t OH = s.oh();
     parallel_each(s.n * OH, 4, [&](int64_t row) {
       const int64_t n = row / OH, oh = row % OH;
-      isa.conv_direct_row(out + n * co * g.P + oh * g.OW, g.P, w, co, ckk,
+      isa.conv_direct_row(out + n * co * g.P + oh * g.OW, g.P, w, bias, co, ckk,
                           padded.data + n * padded.CHW + oh * padded.W, koff, g.OW);
     });
     return;
   }
   blocked::gemm_run(conv_problem(StridedRows{{w, ckk, 1}}, Im2colByQ{g, in, padded}),
                     NchwOut{out, co, g.P, isa_kernels().nr}, co, R, ckk, GemmOrder::chain, num_threads());
+  if (bias) broadcast_binary(BinaryOp::add, out, out, bias, s.n, co, g.P);
 }
 
 // dw[co, kidx] = Σ over q (chunked) of G[co, q] · X[q, kidx] (or its transpose, when that pads less); dx per
 // image: d rows [P, CKK] = G_nᵀ · w (chunked over Co), then col2im of that image.
-void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const float* in, const float* w,
-                                 const Conv2dShape& s, int64_t co) {
+void CpuBackend::conv2d_backward(float* dx, float* dw, float* db, const float* dout, const float* in,
+                                 const float* w, const Conv2dShape& s, int64_t co) {
   const ConvGeometry g(s);
   const int64_t ckk = s.c * g.KHW, R = s.n * g.P;
   const int threads = num_threads();
   if (dw) {
     const PaddedInput padded(in, s);
     if (padded.data && ckk <= kWgradMaxTaps) {
-      wgrad_few_taps(dw, dout, padded, g, co);
+      wgrad_few_taps(dw, db, dout, padded, g, co);
+      db = nullptr;  // reduced in the same pass
     } else if (blocked::swap_pays(co, ckk)) {
       std::vector<float> t(static_cast<size_t>(co * ckk));
       blocked::gemm_run(conv_problem(Im2colByK{g, in, padded}, GradByCo{g, dout, co}),
@@ -539,6 +547,7 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
                         blocked::DenseOut{dw, ckk}, co, ckk, R, GemmOrder::chunked, threads);
     }
   }
+  if (db) reduce_mid(db, dout, s.n, co, g.P);
   if (dx && s.stride == 1 && co <= kDirectMaxTaps && ckk <= kWgradMaxTaps) {
     // Few channels and taps (a first layer's shape): d rowsᵀ [CKK, P] of each image by the direct row kernel —
     // entry (kidx, p) the chain over co from 0 of w[co, kidx] · dout[co, p], which is the GEMM's (co ≤ 32: one
@@ -553,7 +562,7 @@ void CpuBackend::conv2d_backward(float* dx, float* dw, const float* dout, const 
       thread_local std::vector<float> rows_t;
       rows_t.resize(static_cast<size_t>(ckk * g.P));
       // The "taps" here are whole dout planes (koff[c] = c·P), so the image is one row of P outputs.
-      isa.conv_direct_row(rows_t.data(), g.P, wt.data(), ckk, co, dout + n * co * g.P, koff, g.P);
+      isa.conv_direct_row(rows_t.data(), g.P, wt.data(), nullptr, ckk, co, dout + n * co * g.P, koff, g.P);
       col2im_image_gather(dx + n * g.CHW, rows_t.data(), g.P, s);
     });
   } else if (dx) {

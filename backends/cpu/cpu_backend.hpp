@@ -31,8 +31,9 @@ class CpuBackend final : public Backend {
   // conv.cpp
   void im2col(float* col, const float* in, const Conv2dShape& s) override;
   void col2im(float* din, const float* col, const Conv2dShape& s) override;
-  void conv2d_forward(float* out, const float* in, const float* w, const Conv2dShape& s, int64_t co) override;
-  void conv2d_backward(float* dx, float* dw, const float* dout, const float* in, const float* w,
+  void conv2d_forward(float* out, const float* in, const float* w, const float* bias, const Conv2dShape& s,
+                      int64_t co) override;
+  void conv2d_backward(float* dx, float* dw, float* db, const float* dout, const float* in, const float* w,
                        const Conv2dShape& s, int64_t co) override;
 
   // elementwise.cpp

@@ -64,14 +64,16 @@ struct IsaKernels {
   // acc[j] = fma(w, x[j], acc[j]) for j < n: one tap of a direct convolution row (kernels/conv.hpp order).
   void (*axpy_fma)(float* acc, float w, const float* x, int64_t n);
   // One output row of a stride-1 conv with few taps from its zero-bordered input: out[co·ld + t] = the fma chain
-  // over k < K in order from 0 of w[co·K + k] · src[koff[k] + t], t < n, co < co_count (the GEMM's chain).
-  void (*conv_direct_row)(float* out, int64_t ld, const float* w, int64_t co_count, int64_t K,
-                          const float* src, const int64_t* koff, int64_t n);
+  // over k < K in order from 0 of w[co·K + k] · src[koff[k] + t], t < n, co < co_count (the GEMM's chain), then
+  // + bias[co] unless bias is null.
+  void (*conv_direct_row)(float* out, int64_t ld, const float* w, const float* bias, int64_t co_count,
+                          int64_t K, const float* src, const int64_t* koff, int64_t n);
   // One kReduceChunk chunk of a stride-1 conv's weight gradient with K ≤ 16 taps: part[k·32 + l] = the fma chain
   // from 0, in step order, of gt[t·32 + l] · x_t[koff[k]] (gt: dout with 32 lanes along Co; x_t: the window
-  // corner of step t, runs r of count[r] steps from corner[r] onwards).
+  // corner of step t, runs r of count[r] steps from corner[r] onwards); with_sum: also part[K·32 + l] = the sum
+  // from 0, in step order, of gt[t·32 + l] (the bias gradient's part).
   void (*wgrad_taps)(float* part, const float* gt, const float* const* corner, const int64_t* count,
-                     int64_t nruns, const int64_t* koff, int64_t K);
+                     int64_t nruns, const int64_t* koff, int64_t K, bool with_sum);
   // Max pooling of one plane p [H = 2·OH (+1), W] with a 2×2 window, stride 2, no padding: out and argmax
   // [OH, OW] as kern::maxpool2d_one gives them (argmax indexes the plane).
   void (*maxpool2x2_plane)(float* out, int32_t* argmax, const float* p, int64_t W, int64_t OH, int64_t OW);

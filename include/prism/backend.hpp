@@ -149,15 +149,17 @@ class Backend {
   // The adjoint, written as a gather: din[n,c,y,x] = Σ over (ky, kx) ascending of the col entries that read
   // it.
   virtual void col2im(float* din, const float* col, const Conv2dShape& s) = 0;
-  // The whole conv2d (no bias) and its gradients, defined as the composition of the primitives above
+  // The whole conv2d and its gradients, defined as the composition of the primitives above
   // (src/core/backend_conv.cpp, which is also the default): out[n, co, p] = rows·Wᵀ in chain order, read
-  // back to NCHW; dw = g_rowsᵀ · rows and d rows = g_rows · W (both chunked), dx = col2im(d rows). A backend
-  // may override them to skip the im2col matrix and the transposes, bit-identical to the composition in
-  // exact mode (the CPU backend does: backends/cpu/conv.cpp). in / w / dout are NCHW / [Co, C, KH, KW];
-  // dx or dw may be null (not wanted).
-  virtual void conv2d_forward(float* out, const float* in, const float* w, const Conv2dShape& s, int64_t co);
-  virtual void conv2d_backward(float* dx, float* dw, const float* dout, const float* in, const float* w,
-                               const Conv2dShape& s, int64_t co);
+  // back to NCHW, then + bias[co] (broadcast_binary); dw = g_rowsᵀ · rows and d rows = g_rows · W (both
+  // chunked), dx = col2im(d rows), db = reduce_mid(dout) over (n, p). A backend may override them to skip the
+  // im2col matrix and the transposes, bit-identical to the composition in exact mode (the CPU backend does:
+  // backends/cpu/conv.cpp). in / w / dout are NCHW / [Co, C, KH, KW]; bias may be null (none), and dx, dw or
+  // db may be null (not wanted).
+  virtual void conv2d_forward(float* out, const float* in, const float* w, const float* bias,
+                              const Conv2dShape& s, int64_t co);
+  virtual void conv2d_backward(float* dx, float* dw, float* db, const float* dout, const float* in,
+                               const float* w, const Conv2dShape& s, int64_t co);
 
   // ---- elementwise ----------------------------------------------------------------------------------------
   virtual void unary_forward(UnaryOp op, float* out, const float* in, int64_t n) = 0;

@@ -1,5 +1,6 @@
 // The definition (and default implementation) of Backend::conv2d_forward / conv2d_backward: conv2d as the
-// composition im2col → GEMM → transpose of the backend's own primitives, with scratch from its allocator.
+// composition im2col → GEMM → transpose (→ + bias) of the backend's own primitives, and its gradients, with
+// scratch from its allocator.
 // Reference path; the CPU backend overrides both with a fused one (backends/cpu/conv.cpp).
 #include "prism/backend.hpp"
 
@@ -27,16 +28,19 @@ class Scratch {
 
 }  // namespace
 
-void Backend::conv2d_forward(float* out, const float* in, const float* w, const Conv2dShape& s, int64_t co) {
+void Backend::conv2d_forward(float* out, const float* in, const float* w, const float* bias,
+                             const Conv2dShape& s, int64_t co) {
   const int64_t P = s.oh() * s.ow(), R = s.n * P, CKK = s.c * s.kh * s.kw;
   Scratch rows(*this, R * CKK), out_rows(*this, R * co);
   im2col(rows.get(), in, s);
   gemm(out_rows.get(), rows.get(), w, R, co, CKK, false, true, 1.0f, GemmOrder::chain);
   transpose(out, out_rows.get(), s.n, P, co);
+  if (bias) broadcast_binary(BinaryOp::add, out, out, bias, s.n, co, P);
 }
 
-void Backend::conv2d_backward(float* dx, float* dw, const float* dout, const float* in, const float* w,
-                              const Conv2dShape& s, int64_t co) {
+void Backend::conv2d_backward(float* dx, float* dw, float* db, const float* dout, const float* in,
+                              const float* w, const Conv2dShape& s, int64_t co) {
+  if (db) reduce_mid(db, dout, s.n, co, s.oh() * s.ow());
   if (!dx && !dw) return;
   const int64_t P = s.oh() * s.ow(), R = s.n * P, CKK = s.c * s.kh * s.kw;
   Scratch g_rows(*this, R * co);

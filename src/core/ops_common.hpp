@@ -35,12 +35,13 @@ inline Tensor like(const Tensor& t) {
   return like(t, t.shape());
 }
 
-// out[o, m, i] = b[m] for an [outer, mid, inner] output (broadcast of a per-row/per-channel vector).
+// out[o, m, i] = 0 + b[m] for an [outer, mid, inner] output (broadcast of a per-row/per-channel vector; the
+// addition to +0 is the definition: a −0 in b becomes +0).
 inline Tensor expand_mid(const Tensor& b, int64_t outer, int64_t mid, int64_t inner, const Shape& shape) {
-  Tensor zeros = Tensor::zeros(shape, DType::f32, b.device());
-  Tensor out = like(b, shape);
+  Tensor out =
+      Tensor::zeros(shape, DType::f32, b.device());  // then 0 + b in place: no second tensor of zeros
   b.backend_for(Op::broadcast_binary)
-      .broadcast_binary(BinaryOp::add, out.data_f32(), zeros.data_f32(), b.data_f32(), outer, mid, inner);
+      .broadcast_binary(BinaryOp::add, out.data_f32(), out.data_f32(), b.data_f32(), outer, mid, inner);
   return out;
 }
 

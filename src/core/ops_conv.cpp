@@ -26,30 +26,26 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
   const Conv2dShape s{x.size(0), x.size(1), x.size(2), x.size(3), w.size(2), w.size(3), stride, pad};
   require(s.oh() > 0 && s.ow() > 0, "conv2d", "kernel larger than padded input " + x.describe());
   require(!b.defined() || (b.dim() == 1 && b.size(0) == w.size(0)), "conv2d", "bias must be [Co]");
-  const int64_t Co = w.size(0), P = s.oh() * s.ow();
+  const int64_t Co = w.size(0);
 
   Tensor out = like(x, {s.n, Co, s.oh(), s.ow()});
-  x.backend_for(Op::conv2d_forward).conv2d_forward(out.data_f32(), x.data_f32(), w.data_f32(), s, Co);
-  if (b.defined())
-    x.backend_for(Op::broadcast_binary)
-        .broadcast_binary(BinaryOp::add, out.data_f32(), out.data_f32(), b.data_f32(), s.n, Co, P);
+  x.backend_for(Op::conv2d_forward)
+      .conv2d_forward(out.data_f32(), x.data_f32(), w.data_f32(), b.defined() ? b.data_f32() : nullptr, s,
+                      Co);
 
   // The backward reads x again (for dw) rather than a saved im2col matrix: x is alive anyway.
   Tensor X = x.detach(), W = w.detach();
   const bool need_x = x.requires_grad(), need_w = w.requires_grad(),
              need_b = b.defined() && b.requires_grad();
-  record(out, "conv2d", {x, w, b}, [X, W, s, Co, P, need_x, need_w, need_b](const Tensor& g) {
+  record(out, "conv2d", {x, w, b}, [X, W, s, Co, need_x, need_w, need_b](const Tensor& g) {
     Tensor gx, gw, gb;
     if (need_x) gx = like(g, {s.n, s.c, s.h, s.w});
     if (need_w) gw = like(g, W.shape());
-    if (need_x || need_w)
+    if (need_b) gb = like(g, {Co});
+    if (need_x || need_w || need_b)
       g.backend_for(Op::conv2d_backward)
-          .conv2d_backward(need_x ? gx.data_f32() : nullptr, need_w ? gw.data_f32() : nullptr, g.data_f32(),
-                           X.data_f32(), W.data_f32(), s, Co);
-    if (need_b) {
-      gb = like(g, {Co});
-      g.backend_for(Op::reduce_mid).reduce_mid(gb.data_f32(), g.data_f32(), s.n, Co, P);
-    }
+          .conv2d_backward(need_x ? gx.data_f32() : nullptr, need_w ? gw.data_f32() : nullptr,
+                           need_b ? gb.data_f32() : nullptr, g.data_f32(), X.data_f32(), W.data_f32(), s, Co);
     return std::vector<Tensor>{gx, gw, gb};
   });
   return out;
