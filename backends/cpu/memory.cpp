@@ -1,5 +1,6 @@
 // CPU backend memory: 64-byte aligned host allocations with a cache of freed large blocks, copies and fills
 // (reference = fast here).
+#include <unistd.h>
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -15,15 +16,26 @@ namespace prism::cpu {
 
 namespace {
 
-// Freed blocks of kMinBytes and more, kept by size for reuse (at most kMaxCachedBytes). A training step frees
+// Freed blocks of kMinBytes and more, kept by size for reuse (at most max_cached_bytes()). A training step frees
 // and allocates the same sizes every iteration, and glibc hands large blocks back to the OS (mmap / munmap,
 // heap trimming), so every step paid for page faults on fresh pages: `prism bench train` read 1 370 img/s
 // with plain aligned_alloc and 1 950 with glibc's mmap and trim thresholds raised (2 December 2026, 2-core
 // Xeon, fmnist-cnn batch 64) — the difference is this cache's job.
+// The cap is an eighth of physical memory (at least 256 MiB): a ResNet-18 training step at batch 16 frees and
+// reallocates more than the former fixed 256 MiB, so each step faulted in ~37 000 fresh pages (146 MB; 5-9 % of
+// the step) and whichever mode `prism bench resnet` timed first read 10-15 % slower. With room for the step's
+// blocks a repeated step faults in none.
 class BlockCache {
  public:
   static constexpr size_t kMinBytes = size_t(64) << 10;
-  static constexpr size_t kMaxCachedBytes = size_t(256) << 20;
+  static size_t max_cached_bytes() {
+    static const size_t cap = [] {
+      const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+      const size_t physical = pages > 0 && page > 0 ? size_t(pages) * size_t(page) : 0;
+      return std::max(size_t(256) << 20, physical / 8);
+    }();
+    return cap;
+  }
 
   void* take(size_t bytes) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -36,7 +48,7 @@ class BlockCache {
   }
   bool give(void* p, size_t bytes) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (cached_ + bytes > kMaxCachedBytes) return false;
+    if (cached_ + bytes > max_cached_bytes()) return false;
     free_[bytes].push_back(p);
     cached_ += bytes;
     return true;
