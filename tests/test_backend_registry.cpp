@@ -23,6 +23,7 @@
 #include "prism/nn/optim.hpp"
 #include "prism/train/trainer.hpp"
 #include "reference_backend.hpp"
+#include "train_test_util.hpp"
 
 using namespace prism;
 
@@ -217,10 +218,7 @@ TEST_CASE("the trainer on the emulated cuda slot writes the CPU's checkpoint byt
     Config cd = c;
     cd.run.device = device;
     TrainOptions opt;
-    opt.out_dir = (std::filesystem::temp_directory_path() /
-                   ("prism_registry_test_" + std::to_string(::getpid()) + "_" + device))
-                      .string();
-    std::filesystem::remove_all(opt.out_dir);
+    opt.out_dir = prism::testing::fresh_scratch_dir("registry_test", device);
     opt.progress = false;
     const TrainSummary s = train(cd, opt);
     CHECK(s.device == device);

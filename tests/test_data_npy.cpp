@@ -12,6 +12,7 @@
 
 #include "prism/core/io.hpp"
 #include "prism/data/npy.hpp"
+#include "train_test_util.hpp"
 
 using namespace prism;
 
@@ -39,8 +40,7 @@ RawNpy parse_by_hand(const std::string& b) {
 }  // namespace
 
 TEST_CASE("npy: our files follow the format (independent reader)", "[data][npy]") {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / ("prism_npy_test_" + std::to_string(::getpid()))).string();
+  const std::string dir = prism::testing::fresh_scratch_dir("npy_test", "files");
   make_directories(dir);
   const std::vector<float> values = {1.5f, -2.0f, 0.0f, 3.25f, 1e-30f, -7.0f};
   write_npy_f32(dir + "/m.npy", {2, 3}, values);

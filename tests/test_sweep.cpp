@@ -136,7 +136,7 @@ TEST_CASE("sweep: a tiny grid, its results, reruns, resumes, refusals and the re
   if (!fs::exists(std::string(kFashionMnist) + "/train-images-idx3-ubyte.gz"))
     FAIL("Fashion-MNIST is not installed");
   const std::string dir = fresh_dir("grid");
-  const std::string cfg = write_tiny_config(dir + "_cfg");
+  const std::string cfg = write_tiny_config(fresh_dir("grid_cfg"));
   const std::string args = "sweep --config " + cfg + kGrid + " --out " + dir;
 
   const auto first = run_prism(args);
@@ -318,7 +318,7 @@ TEST_CASE("sweep: a tiny grid, its results, reruns, resumes, refusals and the re
 
 TEST_CASE("sweep: bad input fails before any run with one line naming it", "[sweep][errors]") {
   const std::string dir = fresh_dir("errors");
-  const std::string cfg = write_tiny_config(dir + "_cfg");
+  const std::string cfg = write_tiny_config(fresh_dir("errors_cfg"));
   const std::string base = "sweep --config " + cfg + " --out " + dir;
   struct Case {
     std::string args, names;
@@ -348,7 +348,7 @@ TEST_CASE("compare: writes the sweep's page and results for its methods", "[swee
   if (!fs::exists(std::string(kFashionMnist) + "/train-images-idx3-ubyte.gz"))
     FAIL("Fashion-MNIST is not installed");
   const std::string dir = fresh_dir("compare");
-  const std::string cfg = write_tiny_config(dir + "_cfg");
+  const std::string cfg = write_tiny_config(fresh_dir("compare_cfg"));
   const auto r = run_prism("compare --config " + cfg +
                            " --set NOISE.TYPE=symmetric --methods xbm,prism --quiet --out " + dir);
   INFO(r.out);

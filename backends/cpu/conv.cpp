@@ -499,8 +499,9 @@ void wgrad_few_taps(float* dw, float* db, const float* dout, const PaddedInput& 
 }  // namespace
 
 // out[co, q] = chain over kidx of w[co, kidx] · X[q, kidx]: M = Co, N = N·P, K = C·KH·KW, in the chain order of
-// the composition. A stride-1 conv with at most kDirectMaxTaps taps skips the GEMM (whose packing would cost
-// more than its K fmas per output) and runs the same chains directly on the padded input. Fast mode uses it
+// the composition, then + bias[co]. A stride-1 conv with at most kDirectMaxTaps taps skips the GEMM (whose
+// packing would cost more than its K fmas per output) and runs the same chains directly on the padded input,
+// adding the bias in registers. Fast mode uses it
 // too: it is the faster blocking here (one k panel up to 768), and fast mode may take any order.
 void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, const float* bias,
                                 const Conv2dShape& s, int64_t co) {
@@ -524,8 +525,9 @@ void CpuBackend::conv2d_forward(float* out, const float* in, const float* w, con
   if (bias) broadcast_binary(BinaryOp::add, out, out, bias, s.n, co, g.P);
 }
 
-// dw[co, kidx] = Σ over q (chunked) of G[co, q] · X[q, kidx] (or its transpose, when that pads less); dx per
-// image: d rows [P, CKK] = G_nᵀ · w (chunked over Co), then col2im of that image.
+// dw[co, kidx] = Σ over q (chunked) of G[co, q] · X[q, kidx] (or its transpose, when that pads less); db in the
+// few-tap weight gradient's pass, else reduce_mid; dx per image: d rows [P, CKK] = G_nᵀ · w (chunked over Co),
+// then col2im of that image.
 void CpuBackend::conv2d_backward(float* dx, float* dw, float* db, const float* dout, const float* in,
                                  const float* w, const Conv2dShape& s, int64_t co) {
   const ConvGeometry g(s);
